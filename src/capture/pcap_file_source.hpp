@@ -1,0 +1,41 @@
+// Replays a pcap or pcapng file (or standard input, path "-") through libpcap's offline
+// reader. Runs on the calling thread; owns the pcap_t.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "capture/source.hpp"
+
+typedef struct pcap pcap_t;
+
+namespace offpath {
+
+class PcapFileSource final : public Source {
+ public:
+  // Opens the file; an unreadable or non-pcap file is an error naming the path.
+  static Result<std::unique_ptr<PcapFileSource>> open(const std::string& path);
+  ~PcapFileSource() override;
+  PcapFileSource(const PcapFileSource&) = delete;
+  PcapFileSource& operator=(const PcapFileSource&) = delete;
+
+  Result<void> run(FrameHandler& handler, const std::atomic<bool>& stop) override;
+  SourceStats stats() const override;
+  std::string describe() const override { return "file " + path_; }
+  LinkType link_type() const { return link_; }
+
+ private:
+  PcapFileSource(pcap_t* handle, std::string path, LinkType link, std::uint64_t size);
+
+  pcap_t* handle_;
+  std::string path_;
+  LinkType link_;
+  std::atomic<std::uint64_t> frames_{0};
+  std::atomic<std::uint64_t> bytes_{0};
+  std::atomic<std::uint64_t> read_{0};
+  std::uint64_t file_size_;
+  std::atomic<bool> truncated_file_{false};
+};
+
+}  // namespace offpath

@@ -1,0 +1,87 @@
+// The whole run-time configuration of offpath, as plain values. Built once at start-up
+// from flags, environment and config file (cli.cpp), then read-only: workers and sinks
+// get const references or copies. Every field has the default users get.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace offpath {
+
+enum class PublishMode { Failed, All };
+enum class OutputFormat { Native, OpenResty, Kong };
+enum class CaptureBackend { Pcap, Ebpf };
+enum class KafkaKeyMode { Connection, CorrelationId, None };
+
+// Live capture (-i); see capture/live_source.hpp.
+struct LiveCaptureOptions {
+  std::vector<std::string> interfaces;   // -i, repeatable; "any" allowed with pcap
+  CaptureBackend backend = CaptureBackend::Pcap;
+  std::string filter;                    // -f: pcap-filter expression (pcap backend)
+  std::vector<std::uint16_t> ports;      // --port: server ports (both backends)
+  std::vector<std::string> client_cidrs; // --client CIDR, also applied in the kernel (eBPF)
+  std::vector<std::string> server_cidrs; // --server CIDR, also applied in the kernel (eBPF)
+  int snaplen = 262144;                  // --snaplen
+  int buffer_mb = 64;                    // --buffer-mb: kernel ring size (TPACKET_V3)
+  bool promiscuous = false;              // --promisc
+  std::string write_file;                // -w: also write captured packets to this pcap
+};
+
+// Kafka sink (-b); see output/kafka_sink.hpp.
+struct KafkaOptions {
+  std::string brokers;                   // -b/--brokers; empty = no Kafka
+  std::string topic;                     // -t/--topic; default depends on --publish
+  std::string failed_topic;              // --failed-topic: failed exchanges also go here
+  std::vector<std::pair<std::string, std::string>> properties;  // -X key=value
+  KafkaKeyMode key = KafkaKeyMode::Connection;                  // --key
+  std::string spool_dir;                 // --spool-dir; empty = no spool
+  std::uint64_t spool_max_mb = 1024;     // --spool-max-mb
+  bool exit_on_broker_error = false;     // --exit-on-broker-error
+  int flush_timeout_ms = 10000;          // --flush-timeout-ms: on shutdown
+};
+
+// TCP reassembly and flow-table limits.
+struct ReassemblyOptions {
+  std::uint64_t max_ooo_bytes_per_flow = 1 << 20;   // --max-ooo-per-flow
+  std::uint64_t max_buffered_bytes = 256ull << 20;  // --max-buffered-bytes (all flows)
+  std::uint64_t max_flows = 262144;                 // --max-flows
+  std::uint32_t flow_idle_timeout_s = 300;          // --flow-timeout
+  std::uint32_t response_timeout_s = 60;            // --response-timeout
+};
+
+// What goes into each exchange record.
+struct RecordOptions {
+  OutputFormat format = OutputFormat::Native;       // --format
+  std::uint32_t max_body = 1024;                    // --max-body (0 = no body)
+  bool request_body = true;                         // --no-request-body
+  bool response_body = true;                        // --no-response-body
+  bool decode_content = true;                       // --no-decode
+  std::uint32_t max_header_bytes = 16384;           // per message; beyond: truncated
+  std::uint32_t max_uri_bytes = 8192;
+  std::vector<std::string> redact_headers = {"authorization", "proxy-authorization",
+                                             "cookie", "set-cookie"};  // --redact (adds)
+  std::string node_name;                            // capture.node (OFFPATH_NODE_NAME)
+  std::string pod_name;                             // capture.pod (OFFPATH_POD_NAME)
+};
+
+struct Config {
+  // Input: exactly one of read_file or live.interfaces.
+  std::string read_file;                  // -r FILE ("-" = stdin)
+  LiveCaptureOptions live;
+
+  // Output
+  std::string output_file;                // -o FILE; empty = stdout
+  PublishMode publish = PublishMode::Failed;
+  KafkaOptions kafka;
+  RecordOptions record;
+  ReassemblyOptions reassembly;
+
+  unsigned workers = 1;                   // --workers
+  bool summary = true;                    // end-of-run summary on stderr
+  std::string log_level = "info";         // --log-level
+};
+
+}  // namespace offpath

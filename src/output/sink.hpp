@@ -1,0 +1,49 @@
+// Sinks: where encoded exchange records go (stdout, a file, Kafka). Workers call write()
+// concurrently, so every sink is thread-safe; write() never blocks a worker for long
+// (Kafka queues or spools, files buffer). The record's views are valid only during the
+// call: a sink that keeps them copies.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "common/time.hpp"
+
+namespace offpath {
+
+struct OutputRecord {
+  std::string_view payload;    // one encoded record (a JSON object, no trailing newline)
+  std::string_view key;        // partitioning key: the connection, a correlation id, or empty
+  std::string_view outcome;    // exchange outcome ("complete", "connection_reset", ...)
+  std::string_view content_type = "application/json";
+  std::string_view schema;     // e.g. "offpath/1"
+  Timestamp ts;                // request start (packet time)
+  bool failed = false;         // classified as failed
+};
+
+// What happened to the records a sink was given. Every record written is, in the end,
+// delivered, spooled, failed or dropped, each counted.
+struct SinkStats {
+  std::uint64_t written = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t spooled = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t spool_bytes = 0;
+  std::uint64_t queue_depth = 0;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void write(const OutputRecord& record) = 0;
+  // Pushes out what is buffered, waiting at most `deadline`; false when something could
+  // not be delivered in time (it is then spooled or counted, never silently lost).
+  virtual bool flush(std::chrono::milliseconds deadline) = 0;
+  virtual SinkStats stats() const = 0;
+};
+
+}  // namespace offpath
