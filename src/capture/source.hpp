@@ -18,7 +18,9 @@ namespace offpath {
 enum class LinkType : std::uint16_t {
   Null = 0,          // BSD loopback: 4-byte address family in host byte order
   Ethernet = 1,
-  Raw = 101,         // raw IPv4 or IPv6, no link header
+  Raw = 101,         // raw IPv4 or IPv6, no link header (LINKTYPE_RAW)
+  RawDlt = 12,       // the same, as libpcap's DLT_RAW reports it on Linux
+  RawDltBsd = 14,    // the same, DLT_RAW on OpenBSD
   LinuxSll = 113,    // Linux cooked capture v1
   Loop = 108,        // OpenBSD loopback: 4-byte address family in network byte order
   LinuxSll2 = 276,   // Linux cooked capture v2 (pcap on "any")

@@ -1,0 +1,30 @@
+#include "decode/ip_address.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace offpath {
+
+IpAddress IpAddress::v4(const std::uint8_t* p) {
+  IpAddress a;
+  std::memcpy(a.bytes.data(), p, 4);
+  a.version = 4;
+  return a;
+}
+
+IpAddress IpAddress::v6(const std::uint8_t* p) {
+  IpAddress a;
+  std::memcpy(a.bytes.data(), p, 16);
+  a.version = 6;
+  return a;
+}
+
+std::string IpAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  const int family = version == 6 ? AF_INET6 : AF_INET;
+  if (inet_ntop(family, bytes.data(), buf, sizeof buf) == nullptr) return "?";
+  return buf;
+}
+
+}  // namespace offpath

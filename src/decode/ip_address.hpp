@@ -1,0 +1,26 @@
+// An IPv4 or IPv6 address as decoded from a packet, comparable and hashable, with its
+// textual form for records. Pure value; any thread.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <string>
+
+namespace offpath {
+
+struct IpAddress {
+  std::array<std::uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes, rest zero
+  std::uint8_t version = 4;              // 4 or 6
+
+  static IpAddress v4(const std::uint8_t* p);
+  static IpAddress v6(const std::uint8_t* p);
+
+  auto operator<=>(const IpAddress&) const = default;
+  bool operator==(const IpAddress&) const = default;
+
+  // "10.0.0.1" or "fd00::1" (RFC 5952 compressed form).
+  std::string to_string() const;
+};
+
+}  // namespace offpath

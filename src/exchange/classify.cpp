@@ -1,0 +1,60 @@
+#include "exchange/classify.hpp"
+
+namespace offpath {
+
+std::string_view to_string(ErrorType type) {
+  switch (type) {
+    case ErrorType::None: return "none";
+    case ErrorType::ClientError: return "client_error";
+    case ErrorType::ServerError: return "server_error";
+    case ErrorType::BackendUnavailable: return "backend_unavailable";
+    case ErrorType::ParseError: return "parse_error";
+    case ErrorType::Slow: return "slow";
+    case ErrorType::kCount: break;
+  }
+  return "unknown";
+}
+
+double latency_ms(const Exchange& ex) {
+  if (!ex.request || !ex.response) return -1;
+  Timestamp end = ex.response->last_byte.micros != 0 ? ex.response->last_byte
+                                                     : ex.response->headers_end;
+  return millis_between(ex.request->first_byte, end);
+}
+
+Classification classify(const Exchange& ex, const ClassifyOptions& options) {
+  Classification c;
+  const int status = ex.response ? ex.response->status : 0;
+  if (status > 0) {
+    for (const auto& r : options.failed_status) {
+      if (r.contains(status)) {
+        c.failed = true;
+        if (status == 502 || status == 503 || status == 504) {
+          c.error_type = ErrorType::BackendUnavailable;
+        } else if (status >= 500) {
+          c.error_type = ErrorType::ServerError;
+        } else {
+          c.error_type = ErrorType::ClientError;
+        }
+        break;
+      }
+    }
+  } else if (ex.outcome == Outcome::ParseError) {
+    c.error_type = ErrorType::ParseError;
+    c.failed = (options.failed_outcomes & (1u << static_cast<unsigned>(ex.outcome))) != 0;
+  } else if (ex.outcome != Outcome::Complete && ex.outcome != Outcome::OrphanResponse) {
+    c.error_type = ErrorType::BackendUnavailable;
+    c.failed = (options.failed_outcomes & (1u << static_cast<unsigned>(ex.outcome))) != 0;
+  }
+  if (!c.failed && options.slow_ms > 0) {
+    double ms = latency_ms(ex);
+    if (ms > options.slow_ms) {
+      c.failed = true;
+      c.error_type = ErrorType::Slow;
+    }
+  }
+  if (!c.failed) c.error_type = ErrorType::None;
+  return c;
+}
+
+}  // namespace offpath

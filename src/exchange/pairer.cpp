@@ -1,0 +1,261 @@
+#include "exchange/pairer.hpp"
+
+namespace offpath {
+namespace {
+
+std::uint32_t message_anomalies(const HttpMessage& m) {
+  std::uint32_t a = 0;
+  if (m.gap) a |= anomaly::kGap;
+  if (m.headers_truncated) a |= anomaly::kHeadersTruncated;
+  if (m.uri_truncated) a |= anomaly::kUriTruncated;
+  return a;
+}
+
+}  // namespace
+
+void Pairer::add_anomaly(std::uint32_t bits) {
+  shared_anomalies_ |= bits;
+  for (auto& p : pending_) p.anomalies |= bits;
+}
+
+Pairer::Pending* Pairer::response_candidate() {
+  for (auto& p : pending_) {
+    if (!p.response_started) {
+      if (p.timed_out) continue;  // its late response is handled by the caller
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+void Pairer::on_message_begin(MessageKind kind, HttpMessage& msg) {
+  if (kind == MessageKind::Request) {
+    Pending p;
+    p.request_offset = msg.stream_offset;
+    p.request_start = msg.first_byte;
+    p.anomalies = ctx_.base_anomalies | shared_anomalies_;
+    pending_.push_back(std::move(p));
+    request_target_ = &pending_.back();
+  }
+}
+
+BodyMode Pairer::on_headers_complete(MessageKind kind, HttpMessage& msg) {
+  if (kind == MessageKind::Request) {
+    if (request_target_ != nullptr) {
+      request_target_->method = msg.method;
+      request_target_->request_offset = msg.stream_offset;
+      request_target_->wants_upgrade = msg.upgrade;
+    }
+    return BodyMode::Normal;
+  }
+  const int status = msg.status;
+  // A late answer to a request already emitted as timed out: consume the placeholder.
+  if (!pending_.empty() && pending_.front().timed_out && !pending_.front().response_started) {
+    Pending& front = pending_.front();
+    if (status >= 200 || status == 101) {
+      front.response_started = true;
+      ++late_responses_;
+      response_target_ = &front;
+      interim_in_progress_ = false;
+      return front.method == "HEAD" ? BodyMode::NoBody : BodyMode::Normal;
+    }
+    interim_in_progress_ = true;
+    return BodyMode::Normal;
+  }
+  Pending* target = response_candidate();
+  if (target != nullptr && have_server_ack_ && target->request_offset >= server_ack_) {
+    target = nullptr;  // the server had not received this request yet: its request was lost
+  }
+  if (target == nullptr) {
+    interim_in_progress_ = status >= 100 && status < 200 && status != 101;
+    if (!interim_in_progress_) {
+      orphan_.emplace();
+      orphan_->orphan = true;
+      orphan_->anomalies = ctx_.base_anomalies | shared_anomalies_;
+      orphan_->response_started = true;
+      response_target_ = &*orphan_;
+    }
+    return status == 101 ? BodyMode::Upgrade : BodyMode::Normal;
+  }
+  if (status >= 100 && status < 200 && status != 101) {
+    target->interim.push_back(status);
+    interim_in_progress_ = true;
+    return BodyMode::Normal;
+  }
+  interim_in_progress_ = false;
+  target->response_started = true;
+  response_target_ = target;
+  const bool connect_ok = target->method == "CONNECT" && status >= 200 && status < 300;
+  if (status == 101 || connect_ok) {
+    if (request_parser_ != nullptr) request_parser_->resolve_upgrade(true, msg.headers_end);
+    target->anomalies |= anomaly::kUpgraded;
+    return BodyMode::Upgrade;
+  }
+  if ((target->wants_upgrade || target->method == "CONNECT") && request_parser_ != nullptr) {
+    request_parser_->resolve_upgrade(false, msg.headers_end);
+  }
+  if (target->method == "HEAD") return BodyMode::NoBody;
+  return BodyMode::Normal;
+}
+
+void Pairer::on_message_complete(MessageKind kind, HttpMessage&& msg) {
+  if (kind == MessageKind::Request) {
+    if (request_target_ != nullptr) {
+      request_target_->anomalies |= message_anomalies(msg);
+      request_target_->request = std::move(msg);
+      request_target_->request_done = true;
+      request_target_ = nullptr;
+    }
+    emit_ready();
+    return;
+  }
+  if (interim_in_progress_) {
+    interim_in_progress_ = false;
+    return;
+  }
+  Pending* target = response_target_;
+  response_target_ = nullptr;
+  if (target == nullptr) return;
+  target->anomalies |= message_anomalies(msg);
+  target->response = std::move(msg);
+  target->response_done = true;
+  if (target->orphan) {
+    emit(*target, Outcome::OrphanResponse);
+    orphan_.reset();
+    return;
+  }
+  emit_ready();
+}
+
+void Pairer::on_message_aborted(MessageKind kind, HttpMessage&& msg, AbortReason reason,
+                                std::string_view detail) {
+  std::uint32_t extra = message_anomalies(msg);
+  if (kind == MessageKind::Request) {
+    Pending* target = request_target_;
+    if (target == nullptr) {
+      pending_.emplace_back();
+      target = &pending_.back();
+      target->anomalies = ctx_.base_anomalies | shared_anomalies_;
+    }
+    target->anomalies |= extra | anomaly::kRequestIncomplete;
+    if (reason == AbortReason::ParseError) {
+      target->forced = Outcome::ParseError;
+      target->detail = std::string(detail);
+    }
+    if (target->method.empty()) target->method = msg.method;
+    target->request_offset = msg.stream_offset;
+    target->request = std::move(msg);
+    target->request_done = true;
+    request_target_ = nullptr;
+    emit_ready();
+    return;
+  }
+  // Response side.
+  if (interim_in_progress_) {
+    interim_in_progress_ = false;
+    return;
+  }
+  Pending* target = response_target_;
+  response_target_ = nullptr;
+  if (target == nullptr) {
+    // Aborted before its header block completed: it still answers the oldest request.
+    target = response_candidate();
+    if (target == nullptr) {
+      orphan_.emplace();
+      orphan_->orphan = true;
+      orphan_->anomalies = ctx_.base_anomalies | shared_anomalies_;
+      target = &*orphan_;
+    }
+    target->response_started = true;
+  }
+  target->anomalies |= extra | anomaly::kResponseIncomplete;
+  if (reason == AbortReason::ParseError) {
+    target->forced = Outcome::ParseError;
+    target->detail = std::string(detail);
+  }
+  target->response = std::move(msg);
+  target->response_done = true;
+  if (target->orphan) {
+    emit(*target, target->forced.value_or(Outcome::OrphanResponse));
+    orphan_.reset();
+    return;
+  }
+  // A response cut by the end of the stream is emitted by close(), with the reason.
+  if (reason != AbortReason::EndOfStream) emit_ready();
+}
+
+void Pairer::emit_ready() {
+  while (!pending_.empty()) {
+    Pending& front = pending_.front();
+    if (front.timed_out) {
+      if (!front.response_started || !front.response_done) break;
+      pending_.pop_front();  // late response consumed
+      continue;
+    }
+    if (!(front.request_done && front.response_done)) break;
+    if (front.response && !front.response->complete && !front.forced &&
+        (front.anomalies & anomaly::kGap) == 0) {
+      break;  // cut by the end of the stream: close() gives the reason
+    }
+    emit(front, Outcome::Complete);
+    pending_.pop_front();
+  }
+}
+
+void Pairer::emit(Pending& p, Outcome outcome) {
+  Exchange ex;
+  ex.client = ctx_.client;
+  ex.server = ctx_.server;
+  ex.connection_id = ctx_.connection_id;
+  ex.connection_start = ctx_.connection_start;
+  ex.index = next_index_++;
+  if (p.forced) outcome = *p.forced;
+  ex.outcome = outcome;
+  ex.error_detail = std::move(p.detail);
+  ex.anomalies = p.anomalies;
+  ex.interim_statuses = std::move(p.interim);
+  if (p.request) {
+    if (!p.request->complete) ex.anomalies |= anomaly::kRequestIncomplete;
+    ex.request = std::move(p.request);
+  }
+  if (p.response) {
+    if (!p.response->complete) ex.anomalies |= anomaly::kResponseIncomplete;
+    ex.response = std::move(p.response);
+  }
+  if (p.orphan) ++orphans_;
+  out_.on_exchange(std::move(ex));
+}
+
+void Pairer::close(Outcome why) {
+  if (orphan_) {
+    emit(*orphan_, orphan_->forced.value_or(Outcome::OrphanResponse));
+    orphan_.reset();
+  }
+  for (auto& p : pending_) {
+    if (p.timed_out) continue;
+    const bool answered = p.response_done && p.response && p.response->complete;
+    emit(p, answered ? Outcome::Complete : why);
+  }
+  pending_.clear();
+  request_target_ = nullptr;
+  response_target_ = nullptr;
+}
+
+void Pairer::expire(Timestamp deadline) {
+  for (auto& p : pending_) {
+    if (p.timed_out || p.response_started) continue;
+    if (p.request_start > deadline) break;
+    // Emit a copy of what was seen; keep a placeholder so that a late response is
+    // consumed here instead of being paired with the next request.
+    Pending copy;
+    copy.request = p.request;
+    copy.interim = p.interim;
+    copy.anomalies = p.anomalies;
+    copy.forced = p.forced;
+    copy.detail = p.detail;
+    emit(copy, Outcome::Timeout);
+    p.timed_out = true;
+  }
+}
+
+}  // namespace offpath

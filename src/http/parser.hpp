@@ -1,0 +1,147 @@
+// HttpParser: llhttp for ONE direction of a connection (requests from the client, or
+// responses from the server). Fed reassembled bytes; reports message boundaries to a
+// MessageHandler (the pairer), which decides whether a response has a body (HEAD, 1xx,
+// 204, 304, CONNECT, Upgrade: llhttp's on_headers_complete returning 1 or 2).
+//
+// States:
+//  - Sync: looking for a message start (request line or status line) at a line start;
+//    used for connections picked up mid-stream and after a gap. Bytes skipped are counted.
+//  - Parsing: llhttp owns the bytes.
+//  - AwaitUpgrade: a request asked for an upgrade (Upgrade, CONNECT); later bytes wait
+//    (bounded) until the response accepts (-> Tunnel) or refuses (-> Parsing).
+//  - Tunnel: after 101 or a successful CONNECT the rest is not HTTP: counted, not parsed.
+//  - Failed: llhttp rejected the bytes; the rest of this direction is counted, not parsed
+//    (llhttp errors are sticky).
+// Gaps: inside a Content-Length or close-delimited body the lost bytes are accounted as
+// missing body and parsing continues; anywhere else the message in progress is aborted
+// (emitted with a gap anomaly) and the parser resynchronises at the next message start.
+// Owned by one connection; called on the worker thread that owns it.
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/bytes.hpp"
+#include "common/time.hpp"
+#include "http/message.hpp"
+
+namespace offpath {
+
+enum class BodyMode : std::uint8_t { Normal, NoBody, Upgrade };
+
+enum class AbortReason : std::uint8_t {
+  ParseError,   // llhttp rejected the bytes
+  Gap,          // a gap in the TCP stream broke the message
+  EndOfStream,  // the stream ended inside the message
+};
+
+class MessageHandler {
+ public:
+  virtual ~MessageHandler() = default;
+  virtual void on_message_begin(MessageKind kind, HttpMessage& msg) = 0;
+  // The header block is complete. For responses the return value tells llhttp whether a
+  // body follows (NoBody for HEAD, Upgrade for 101 and CONNECT 2xx).
+  virtual BodyMode on_headers_complete(MessageKind kind, HttpMessage& msg) = 0;
+  virtual void on_message_complete(MessageKind kind, HttpMessage&& msg) = 0;
+  // The message in progress will not complete; msg holds what was seen of it.
+  virtual void on_message_aborted(MessageKind kind, HttpMessage&& msg, AbortReason reason,
+                                  std::string_view detail) = 0;
+};
+
+// True when `s` begins like a request line ("GET /...") or a status line ("HTTP/1.1 200").
+bool looks_like_request_start(std::string_view s);
+bool looks_like_response_start(std::string_view s);
+
+enum class ParserState : std::uint8_t { Sync, Parsing, AwaitUpgrade, Tunnel, Failed };
+
+struct ParserLimits {
+  std::uint32_t max_body = 1024;       // bytes of body kept (0 = none)
+  std::uint32_t max_header_bytes = 16384;
+  std::uint32_t max_uri_bytes = 8192;
+  std::uint32_t max_upgrade_wait_bytes = 65536;
+};
+
+struct ParserCounters {
+  std::uint64_t messages = 0;
+  std::uint64_t sync_skipped_bytes = 0;  // bytes skipped while looking for a message start
+  std::uint64_t tunnel_bytes = 0;        // bytes after an upgrade, not parsed
+  std::uint64_t failed_bytes = 0;        // bytes after a parse error, not parsed
+  std::uint64_t parse_errors = 0;
+  std::uint64_t resyncs = 0;             // message starts found in Sync state
+  std::uint64_t gap_filled_bytes = 0;    // body bytes lost in gaps, parsing continued
+};
+
+class HttpParser {
+ public:
+  HttpParser(MessageKind kind, MessageHandler& handler, const ParserLimits& limits);
+  HttpParser(const HttpParser&) = delete;
+  HttpParser& operator=(const HttpParser&) = delete;
+
+  // at_message_start: the stream is known to begin with a message (its SYN was seen);
+  // otherwise the parser starts in Sync.
+  void start(bool at_message_start);
+
+  void feed(std::uint64_t offset, ByteView data, Timestamp ts);
+  void gap(std::uint64_t length, Timestamp ts);
+  // The stream ended (FIN, RST, timeout, end of capture): completes a close-delimited
+  // body, aborts any other message in progress.
+  void finish(Timestamp ts);
+  // Request side: the response accepted (101, CONNECT 2xx) or refused the upgrade.
+  void resolve_upgrade(bool accepted, Timestamp ts);
+
+  ParserState state() const { return state_; }
+  bool in_message() const { return in_message_; }
+  const ParserCounters& counters() const { return counters_; }
+
+  // llhttp callbacks (static trampolines in parser.cpp).
+  int cb_message_begin();
+  int cb_method(const char* at, std::size_t len);
+  int cb_url(const char* at, std::size_t len);
+  int cb_status(const char* at, std::size_t len);
+  int cb_version(const char* at, std::size_t len);
+  int cb_header_field(const char* at, std::size_t len);
+  int cb_header_value(const char* at, std::size_t len);
+  int cb_header_value_complete();
+  int cb_headers_complete();
+  int cb_body(const char* at, std::size_t len);
+  int cb_message_complete();
+
+ private:
+  void reset_llhttp();
+  void execute(ByteView data, Timestamp ts);
+  void sync(ByteView data, Timestamp ts);
+  void abort_message(AbortReason reason, std::string_view detail);
+  std::uint64_t offset_of(const char* at) const;
+
+  MessageKind kind_;
+  MessageHandler& handler_;
+  ParserLimits limits_;
+  llhttp_t parser_{};
+  ParserState state_ = ParserState::Sync;
+  ParserCounters counters_;
+
+  HttpMessage current_;
+  std::string field_;           // header name being assembled
+  std::string value_;           // header value being assembled
+  bool in_message_ = false;
+  bool in_body_ = false;        // header block done, body bytes may follow
+  bool body_until_eof_ = false; // close-delimited body
+  bool filling_gap_ = false;    // body bytes being fed are placeholders for a gap
+  bool saw_start_ = false;      // first byte position of the message recorded
+  bool keep_header_ = true;     // current header fits in the limit
+  std::int8_t upgrade_decision_ = -1;  // resolve_upgrade() before the pause: 0/1
+
+  // Where the bytes being executed sit in the stream.
+  const char* exec_base_ = nullptr;
+  std::uint64_t exec_offset_ = 0;
+  Timestamp exec_ts_;
+  std::uint64_t next_offset_ = 0;  // stream offset after the last byte fed
+
+  std::string sync_carry_;       // tail of the last feed that may begin a message
+  std::string upgrade_wait_;     // bytes held in AwaitUpgrade
+};
+
+}  // namespace offpath

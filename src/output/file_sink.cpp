@@ -1,0 +1,54 @@
+#include "output/file_sink.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+namespace offpath {
+
+namespace {
+constexpr std::size_t kBufferSize = 1 << 20;
+}
+
+Result<std::unique_ptr<FileSink>> FileSink::open(const std::string& path) {
+  if (path.empty() || path == "-") return std::unique_ptr<FileSink>(new FileSink(stdout, false));
+  FILE* f = std::fopen(path.c_str(), "we");
+  if (f == nullptr) {
+    return make_error("cannot write output file '" + path + "': " + std::strerror(errno));
+  }
+  return std::unique_ptr<FileSink>(new FileSink(f, true));
+}
+
+FileSink::FileSink(FILE* file, bool owned)
+    : file_(file), owned_(owned), buffer_(new char[kBufferSize]) {
+  std::setvbuf(file_, buffer_.get(), _IOFBF, kBufferSize);
+}
+
+FileSink::~FileSink() {
+  std::fflush(file_);
+  if (owned_) std::fclose(file_);
+}
+
+void FileSink::write(const OutputRecord& record) {
+  std::lock_guard lock(mu_);
+  ++stats_.written;
+  bool ok = std::fwrite(record.payload.data(), 1, record.payload.size(), file_) ==
+                record.payload.size() &&
+            std::fputc('\n', file_) != EOF;
+  if (ok) {
+    ++stats_.delivered;
+  } else {
+    ++stats_.failed;
+  }
+}
+
+bool FileSink::flush(std::chrono::milliseconds /*deadline*/) {
+  std::lock_guard lock(mu_);
+  return std::fflush(file_) == 0;
+}
+
+SinkStats FileSink::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace offpath

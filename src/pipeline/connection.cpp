@@ -1,0 +1,210 @@
+#include "pipeline/connection.hpp"
+
+#include <algorithm>
+
+namespace offpath {
+namespace {
+
+std::uint64_t connection_id(const FlowKey& key, Timestamp start) {
+  std::uint64_t h = key.hash() ^ static_cast<std::uint64_t>(start.micros) * 0x9e3779b97f4a7c15ULL;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace
+
+Connection::Connection(const FlowKey& key, Timestamp start, const ParserLimits& limits,
+                       const ReassemblyOptions& reassembly, ExchangeHandler& out)
+    : key_(key),
+      start_(start),
+      limits_(limits),
+      out_(out),
+      dirs_{Direction(reassembly.max_ooo_bytes_per_flow),
+            Direction(reassembly.max_ooo_bytes_per_flow)},
+      handlers_{DirectionHandler(*this, Side::Lo), DirectionHandler(*this, Side::Hi)} {}
+
+bool Connection::is_new_handshake(Side sender, const Segment& seg) const {
+  if (!seg.has(tcp_flags::kSyn) || seg.has(tcp_flags::kAck)) return false;
+  if (finished_) return true;
+  const Direction& d = dirs_[static_cast<std::size_t>(sender)];
+  if (!d.syn_seen) return false;  // first SYN of a flow picked up mid-stream: keep it
+  return d.isn != seg.seq;       // same ISN = SYN retry
+}
+
+std::uint64_t Connection::held_bytes() const {
+  return dirs_[0].reassembler.held_bytes() + dirs_[1].reassembler.held_bytes();
+}
+
+ConnectionCounters Connection::counters() const {
+  ConnectionCounters c;
+  for (const auto& d : dirs_) {
+    const auto& r = d.reassembler.counters();
+    c.reassembly.delivered_bytes += r.delivered_bytes;
+    c.reassembly.duplicate_bytes += r.duplicate_bytes;
+    c.reassembly.gap_bytes += r.gap_bytes;
+    c.reassembly.gaps += r.gaps;
+    c.reassembly.overlap_conflicts += r.overlap_conflicts;
+    c.reassembly.held_overflows += r.held_overflows;
+  }
+  for (const auto* p : {request_parser_ ? &*request_parser_ : nullptr,
+                        response_parser_ ? &*response_parser_ : nullptr}) {
+    if (p == nullptr) continue;
+    const auto& pc = p->counters();
+    c.parser.messages += pc.messages;
+    c.parser.sync_skipped_bytes += pc.sync_skipped_bytes;
+    c.parser.tunnel_bytes += pc.tunnel_bytes;
+    c.parser.failed_bytes += pc.failed_bytes;
+    c.parser.parse_errors += pc.parse_errors;
+    c.parser.resyncs += pc.resyncs;
+    c.parser.gap_filled_bytes += pc.gap_filled_bytes;
+  }
+  if (pairer_) {
+    c.orphan_responses = pairer_->orphan_responses();
+    c.late_responses = pairer_->late_responses();
+  }
+  c.ack_gaps = ack_gaps_;
+  return c;
+}
+
+void Connection::set_client(Side client) {
+  client_ = client;
+  Pairer::Context ctx;
+  ctx.client = key_.endpoint(client);
+  ctx.server = key_.endpoint(other(client));
+  ctx.connection_id = connection_id(key_, start_);
+  ctx.connection_start = start_;
+  pairer_.emplace(ctx, out_);
+  request_parser_.emplace(MessageKind::Request, *pairer_, limits_);
+  response_parser_.emplace(MessageKind::Response, *pairer_, limits_);
+  pairer_->set_request_parser(&*request_parser_);
+}
+
+HttpParser& Connection::parser(Side side) {
+  return side == *client_ ? *request_parser_ : *response_parser_;
+}
+
+void Connection::decide_roles(Side sender, const Segment& seg) {
+  if (client_) return;
+  if (seg.has(tcp_flags::kSyn)) {
+    set_client(seg.has(tcp_flags::kAck) ? other(sender) : sender);
+    return;
+  }
+  if (seg.payload.empty()) return;
+  std::string_view text = as_chars(seg.payload);
+  if (looks_like_request_start(text)) {
+    set_client(sender);
+  } else if (looks_like_response_start(text)) {
+    set_client(other(sender));
+  } else {
+    // Neither: guess that the server has the lower port (ties: the higher address).
+    const Endpoint& mine = key_.endpoint(sender);
+    const Endpoint& theirs = key_.endpoint(other(sender));
+    set_client(mine.port > theirs.port || (mine.port == theirs.port && sender == Side::Lo)
+                   ? sender
+                   : other(sender));
+  }
+}
+
+void Connection::start_direction(Side side, const Segment& seg) {
+  Direction& d = dirs_[static_cast<std::size_t>(side)];
+  if (!d.reassembler.started()) {
+    if (d.syn_seen) {
+      d.reassembler.start(d.isn + 1);
+    } else {
+      d.reassembler.start(seg.seq);
+      if (!mid_stream_) {
+        mid_stream_ = true;
+        pairer_->add_anomaly(anomaly::kMidStream);
+      }
+    }
+  }
+  if (!d.parser_started) {
+    d.parser_started = true;
+    parser(side).start(d.syn_seen);
+  }
+}
+
+void Connection::on_segment(Side sender, const Segment& seg) {
+  if (finished_) return;
+  Direction& d = dirs_[static_cast<std::size_t>(sender)];
+  if (seg.has(tcp_flags::kSyn)) {
+    if (!d.syn_seen) {
+      d.syn_seen = true;
+      d.isn = seg.seq;
+    }
+    decide_roles(sender, seg);
+  }
+  if (seg.has(tcp_flags::kRst)) {
+    finish(Outcome::ConnectionReset, seg.ts);
+    return;
+  }
+  if (!seg.payload.empty()) decide_roles(sender, seg);
+  // The ACK first: a response's first segment acknowledges the request it answers.
+  if (seg.has(tcp_flags::kAck) && client_) on_ack(sender, seg);
+  if (!seg.payload.empty()) {
+    start_direction(sender, seg);
+    d.reassembler.add(seg.seq, seg.payload, seg.ts, handlers_[static_cast<std::size_t>(sender)]);
+    if (finished_) return;
+  }
+  if (seg.has(tcp_flags::kFin) && client_ && !d.fin_seen) {
+    if (!d.reassembler.started()) start_direction(sender, seg);
+    d.fin_seen = true;
+    std::int64_t off = d.reassembler.offset_of(seg.seq) + static_cast<std::int64_t>(seg.payload_len);
+    d.fin_offset = static_cast<std::uint64_t>(std::max<std::int64_t>(off, 0));
+  }
+  check_fin(Side::Lo, seg.ts);
+  check_fin(Side::Hi, seg.ts);
+  if (dirs_[0].ended && dirs_[1].ended) finish(Outcome::ConnectionClosed, seg.ts);
+}
+
+void Connection::on_ack(Side sender, const Segment& seg) {
+  Direction& peer = dirs_[static_cast<std::size_t>(other(sender))];
+  if (!peer.reassembler.started()) return;
+  std::int64_t acked = peer.reassembler.offset_of(seg.ack);
+  if (sender != *client_) pairer_->set_server_ack(static_cast<std::uint64_t>(std::max<std::int64_t>(acked, 0)));
+  if (peer.fin_seen) acked = std::min<std::int64_t>(acked, static_cast<std::int64_t>(peer.fin_offset));
+  if (acked <= static_cast<std::int64_t>(peer.reassembler.next_offset())) return;
+  // The receiver has bytes the capture never showed us: declare them lost.
+  ++ack_gaps_;
+  peer.reassembler.skip_to_offset(static_cast<std::uint64_t>(acked), seg.ts,
+                                  handlers_[static_cast<std::size_t>(other(sender))]);
+}
+
+void Connection::check_fin(Side side, Timestamp ts) {
+  Direction& d = dirs_[static_cast<std::size_t>(side)];
+  if (!d.fin_seen || d.ended || finished_) return;
+  if (d.reassembler.next_offset() < d.fin_offset) return;
+  d.ended = true;
+  if (d.parser_started) parser(side).finish(ts);
+}
+
+void Connection::finish(Outcome why, Timestamp ts) {
+  if (finished_) return;
+  finished_ = true;
+  if (!client_) return;
+  for (std::size_t i = 0; i < 2; ++i) {
+    Direction& d = dirs_[i];
+    if (!d.parser_started) continue;
+    d.reassembler.flush(ts, handlers_[i]);
+    parser(static_cast<Side>(i)).finish(ts);
+  }
+  pairer_->close(why);
+}
+
+void Connection::expire_requests(Timestamp deadline) {
+  if (pairer_) pairer_->expire(deadline);
+}
+
+void Connection::DirectionHandler::on_data(std::uint64_t offset, ByteView data, Timestamp ts) {
+  conn_.parser(side_).feed(offset, data, ts);
+}
+
+void Connection::DirectionHandler::on_gap(std::uint64_t offset, std::uint64_t length,
+                                          Timestamp ts) {
+  (void)offset;
+  conn_.parser(side_).gap(length, ts);
+}
+
+}  // namespace offpath

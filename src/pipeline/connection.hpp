@@ -1,0 +1,101 @@
+// Connection: everything offpath knows about one TCP connection: which side is the
+// client, the reassembler and HTTP parser of each direction, and the pairer that turns
+// their messages into exchanges. Fed segments by the worker that owns it (worker thread).
+//
+// Roles: the client is the side that sent the SYN (or received the SYN-ACK); without a
+// handshake, the side whose first bytes look like a request line (or whose peer's look
+// like a status line); failing both, the side with the higher port.
+// A connection ends on RST, when both directions have delivered their FIN, or when the
+// worker times it out, evicts it or the capture ends; finish() emits every open request.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "config/config.hpp"
+#include "decode/segment.hpp"
+#include "exchange/pairer.hpp"
+#include "flow/flow_key.hpp"
+#include "http/parser.hpp"
+#include "tcp/reassembler.hpp"
+
+namespace offpath {
+
+struct ConnectionCounters {
+  ReassemblyCounters reassembly;
+  ParserCounters parser;
+  std::uint64_t orphan_responses = 0;
+  std::uint64_t late_responses = 0;
+  std::uint64_t ack_gaps = 0;  // gaps declared because the peer acknowledged past a hole
+};
+
+class Connection {
+ public:
+  Connection(const FlowKey& key, Timestamp start, const ParserLimits& limits,
+             const ReassemblyOptions& reassembly, ExchangeHandler& out);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void on_segment(Side sender, const Segment& seg);
+  // Ends the connection: flushes both directions, finishes both parsers and emits open
+  // requests with `why`. Idempotent.
+  void finish(Outcome why, Timestamp ts);
+  // Emits requests waiting for a response since before `deadline` as timed out.
+  void expire_requests(Timestamp deadline);
+
+  bool finished() const { return finished_; }
+  bool has_open_requests() const { return pairer_ && pairer_->has_open(); }
+  // A SYN from `sender` that starts a new connection on this 4-tuple (port reuse).
+  bool is_new_handshake(Side sender, const Segment& seg) const;
+  std::uint64_t held_bytes() const;
+  ConnectionCounters counters() const;
+  Timestamp start() const { return start_; }
+
+ private:
+  struct Direction;
+  class DirectionHandler final : public StreamHandler {
+   public:
+    DirectionHandler(Connection& c, Side side) : conn_(c), side_(side) {}
+    void on_data(std::uint64_t offset, ByteView data, Timestamp ts) override;
+    void on_gap(std::uint64_t offset, std::uint64_t length, Timestamp ts) override;
+
+   private:
+    Connection& conn_;
+    Side side_;
+  };
+  struct Direction {
+    StreamReassembler reassembler;
+    bool syn_seen = false;
+    std::uint32_t isn = 0;
+    bool fin_seen = false;
+    std::uint64_t fin_offset = 0;
+    bool ended = false;
+    bool parser_started = false;
+    explicit Direction(std::uint64_t max_held) : reassembler(max_held) {}
+  };
+
+  void decide_roles(Side sender, const Segment& seg);
+  void set_client(Side client);
+  HttpParser& parser(Side side);
+  void start_direction(Side side, const Segment& seg);
+  void on_ack(Side sender, const Segment& seg);
+  void check_fin(Side side, Timestamp ts);
+
+  FlowKey key_;
+  Timestamp start_;
+  ParserLimits limits_;
+  ExchangeHandler& out_;
+  std::array<Direction, 2> dirs_;
+  std::array<DirectionHandler, 2> handlers_;
+  std::optional<Side> client_;
+  std::optional<Pairer> pairer_;
+  std::optional<HttpParser> request_parser_;
+  std::optional<HttpParser> response_parser_;
+  bool mid_stream_ = false;
+  bool finished_ = false;
+  std::uint64_t ack_gaps_ = 0;
+};
+
+}  // namespace offpath

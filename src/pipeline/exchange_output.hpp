@@ -1,0 +1,45 @@
+// ExchangeOutput: the end of a worker's pipeline. Classifies each exchange, keeps the
+// ones the publish mode asks for, encodes them and writes them to the shared sink.
+// Counts every exchange by outcome, so that none disappears without a number.
+// One per worker (it owns an encoding buffer); the sink it writes to is shared.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "config/config.hpp"
+#include "exchange/classify.hpp"
+#include "exchange/exchange.hpp"
+#include "output/json_encoder.hpp"
+#include "output/sink.hpp"
+
+namespace offpath {
+
+struct OutputCounters {
+  std::array<std::uint64_t, static_cast<std::size_t>(Outcome::kCount)> by_outcome{};
+  std::array<std::uint64_t, static_cast<std::size_t>(ErrorType::kCount)> by_error{};
+  std::uint64_t exchanges = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t published = 0;
+  std::uint64_t not_published = 0;  // successful exchanges with --publish failed
+};
+
+class ExchangeOutput final : public ExchangeHandler {
+ public:
+  ExchangeOutput(const Config& config, const ClassifyOptions& classify, Sink& sink);
+  void on_exchange(Exchange&& exchange) override;
+  const OutputCounters& counters() const { return counters_; }
+
+ private:
+  PublishMode publish_;
+  KafkaKeyMode key_mode_;
+  ClassifyOptions classify_;
+  JsonEncoder encoder_;
+  Sink& sink_;
+  std::string buffer_;
+  std::string key_;
+  OutputCounters counters_;
+};
+
+}  // namespace offpath

@@ -1,0 +1,94 @@
+// StreamReassembler: puts the bytes of ONE direction of a TCP connection back in order
+// and hands them to a StreamHandler at 64-bit stream offsets (Zeek's contract: data at an
+// offset, gaps as (offset, length) metadata, never as bytes in the stream).
+//
+// Policy (documented in the README, "Reassembly"):
+//  - In-order bytes are delivered straight from the packet, without a copy.
+//  - Out-of-order segments are copied and held until the hole before them fills, up to
+//    `max_held_bytes` per direction; past that the hole is declared a gap and skipped.
+//  - Retransmitted or overlapping bytes: the first copy wins. Bytes that overlap held data
+//    and differ from it are counted as overlap conflicts.
+//  - Sequence numbers wrap at 2^32; offsets are 64-bit and never wrap.
+//  - A hole becomes a gap when the peer acknowledges past it (skip_to), when the held
+//    bytes overflow, or when the stream is flushed at close, timeout or end of capture.
+// Owned by one connection, called by the worker thread that owns the flow.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "common/bytes.hpp"
+#include "common/time.hpp"
+
+namespace offpath {
+
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  // Bytes [offset, offset + data.size()) of the stream, in order, each byte once.
+  virtual void on_data(std::uint64_t offset, ByteView data, Timestamp ts) = 0;
+  // Bytes [offset, offset + length) will never be delivered.
+  virtual void on_gap(std::uint64_t offset, std::uint64_t length, Timestamp ts) = 0;
+};
+
+enum class SegmentOutcome : std::uint8_t {
+  Empty,          // no payload (pure ACK, SYN, FIN)
+  InOrder,        // delivered at once (possibly after trimming a retransmitted head)
+  OutOfOrder,     // held until the hole before it fills
+  Duplicate,      // every byte already delivered or held
+  BeforeStart,    // entirely before the start of the stream
+  NotStarted,     // stream has no starting point yet
+};
+
+struct ReassemblyCounters {
+  std::uint64_t delivered_bytes = 0;
+  std::uint64_t duplicate_bytes = 0;
+  std::uint64_t gap_bytes = 0;
+  std::uint64_t gaps = 0;
+  std::uint64_t overlap_conflicts = 0;  // overlapping bytes that differ from the first copy
+  std::uint64_t held_overflows = 0;     // holes skipped because held bytes hit the limit
+};
+
+class StreamReassembler {
+ public:
+  explicit StreamReassembler(std::uint64_t max_held_bytes) : max_held_(max_held_bytes) {}
+
+  // Sets the sequence number of stream offset 0 (ISN + 1 after a SYN, or the first
+  // data segment's sequence number when the connection was picked up mid-stream).
+  void start(std::uint32_t first_seq);
+  bool started() const { return started_; }
+
+  SegmentOutcome add(std::uint32_t seq, ByteView data, Timestamp ts, StreamHandler& handler);
+
+  // The peer acknowledged up to `ack`: whatever is still missing below it was lost by
+  // the capture (the receiver got it). Declares that hole a gap and delivers what is
+  // held behind it.
+  void skip_to(std::uint32_t ack, Timestamp ts, StreamHandler& handler);
+  void skip_to_offset(std::uint64_t target, Timestamp ts, StreamHandler& handler);
+
+  // Delivers everything held, declaring every remaining hole a gap.
+  void flush(Timestamp ts, StreamHandler& handler);
+
+  // Offset of a sequence number relative to the next expected byte (may be negative).
+  std::int64_t offset_of(std::uint32_t seq) const;
+
+  std::uint64_t next_offset() const { return next_; }
+  std::uint64_t held_bytes() const { return held_bytes_; }
+  const ReassemblyCounters& counters() const { return counters_; }
+
+ private:
+  void hold(std::uint64_t offset, ByteView data);
+  void drain(Timestamp ts, StreamHandler& handler);
+  void skip_hole(Timestamp ts, StreamHandler& handler);
+
+  std::uint64_t max_held_;
+  bool started_ = false;
+  std::uint32_t base_seq_ = 0;  // sequence number of offset 0
+  std::uint64_t next_ = 0;      // next offset to deliver
+  std::map<std::uint64_t, std::vector<std::uint8_t>> held_;  // offset -> bytes
+  std::uint64_t held_bytes_ = 0;
+  ReassemblyCounters counters_;
+};
+
+}  // namespace offpath
