@@ -13,6 +13,7 @@ build_pkgs=(
 )
 test_pkgs=(
   tcpdump nginx-light curl python3 python3-kafka python3-jsonschema python3-yaml
+  python3-websockets
   iproute2 kcat procps systemd
 )
 bench_pkgs=(tshark httpry tcpreplay wrk)

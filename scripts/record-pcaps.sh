@@ -11,7 +11,7 @@
 # client ports read back from the capture. Everything is removed on exit.
 #
 # Usage: scripts/record-pcaps.sh [--check] [SCENARIO...]     (as root, Debian 12)
-#   SCENARIO   names from the list below (default: all of them)
+#   SCENARIO   one or more capture names, as listed by --help (default: all)
 #   --check    also compare each expected file with tshark's view (needs tshark)
 # Needs: iproute2, tcpdump, curl, nginx-light, python3, python3-websockets.
 set -euo pipefail
@@ -36,7 +36,10 @@ wanted=()
 for arg in "$@"; do
   case $arg in
     --check) check=1 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help)
+      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+      echo "Scenarios: ${all_scenarios[*]}"
+      exit 0 ;;
     *)
       if [[ " ${all_scenarios[*]} " != *" $arg "* ]]; then
         echo "record-pcaps: unknown scenario '$arg' (known: ${all_scenarios[*]})" >&2
@@ -174,7 +177,7 @@ cap_start() {
   bg "$ns_c" "$work/$1.tcpdump.log" \
     tcpdump -i "$if_c" -n -s 65535 -B 32768 -U --immediate-mode -Z root -w "$cap_file" tcp
   cap_pid=$bg_pid
-  wait_for 5 grep -q 'listening on' "$work/$1.tcpdump.log"
+  wait_for 5 grep -qs 'listening on' "$work/$1.tcpdump.log"
 }
 
 # finish SERVER_PORT < SPEC: stops the capture, writes the expected file, installs both.

@@ -96,10 +96,20 @@ Timestamp wall_now() {
   return Timestamp{us.count()};
 }
 
-// libbpf's own messages: warnings go to stderr with a prefix, the rest is dropped.
+// Set while probing TC state whose absence is expected (no filter at our handle yet,
+// a clsact qdisc already there): libbpf would print the kernel's refusal as a warning.
+std::atomic<int> g_quiet_libbpf{0};
+
+struct QuietLibbpf {
+  QuietLibbpf() { g_quiet_libbpf.fetch_add(1); }
+  ~QuietLibbpf() { g_quiet_libbpf.fetch_sub(1); }
+  QuietLibbpf(const QuietLibbpf&) = delete;
+  QuietLibbpf& operator=(const QuietLibbpf&) = delete;
+};
+
+// libbpf's own messages ("libbpf: ..."): warnings go to stderr, the rest is dropped.
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level != LIBBPF_WARN) return 0;
-  std::fputs("libbpf: ", stderr);
+  if (level != LIBBPF_WARN || g_quiet_libbpf.load() > 0) return 0;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
   return std::vfprintf(stderr, format, args);
@@ -294,7 +304,11 @@ struct EbpfSource::Impl {
   void detach_one(Attachment& a, bpf_tc_attach_point point, std::uint32_t ours) {
     auto hook = make_hook(a.ifindex, point);
     auto query = filter_id();
-    int rc = bpf_tc_query(&hook, &query);
+    int rc;
+    {
+      QuietLibbpf quiet;
+      rc = bpf_tc_query(&hook, &query);
+    }
     if (rc != 0) return;  // already gone (interface removed, or flushed by someone)
     if (query.prog_id != ours) {
       std::fprintf(stderr, "offpath: not detaching the filter on %s: it is no longer ours\n",
@@ -332,7 +346,11 @@ struct EbpfSource::Impl {
   Result<void> attach(Attachment& a) {
     auto hook = make_hook(a.ifindex, static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS |
                                                                       BPF_TC_EGRESS));
-    int rc = bpf_tc_hook_create(&hook);
+    int rc;
+    {
+      QuietLibbpf quiet;
+      rc = bpf_tc_hook_create(&hook);
+    }
     if (rc == 0) {
       a.created_qdisc = true;
     } else if (rc != -EEXIST) {  // EEXIST: keep the clsact qdisc that is there
@@ -355,7 +373,12 @@ struct EbpfSource::Impl {
     for (const auto& side : sides) {
       auto side_hook = make_hook(a.ifindex, side.point);
       auto query = filter_id();
-      if (bpf_tc_query(&side_hook, &query) == 0) {
+      int found;
+      {
+        QuietLibbpf quiet;
+        found = bpf_tc_query(&side_hook, &query);
+      }
+      if (found == 0) {
         // We hold the interface's instance lock, so this is what a killed run left.
         std::fprintf(stderr,
                      "offpath: replacing the %s filter a previous run left on %s "

@@ -5,6 +5,8 @@
 #include <iostream>
 #include <map>
 
+#include "config/cli_groups.hpp"
+
 namespace offpath {
 
 Result<CommandLine> parse_command_line(int argc, char** argv) {
@@ -21,31 +23,8 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
       ->group("Input");
 
   // Output
-  std::map<std::string, PublishMode> publish_modes{{"failed", PublishMode::Failed},
-                                                   {"all", PublishMode::All}};
-  app.add_option("--publish", c.publish, "Which exchanges to publish: failed (default) or all")
-      ->transform(CLI::CheckedTransformer(publish_modes, CLI::ignore_case))
-      ->group("Output");
-  std::map<std::string, OutputFormat> formats{{"native", OutputFormat::Native}};
-  app.add_option("--format", c.record.format, "Record format: native (default)")
-      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
-      ->group("Output");
-  app.add_option("-o,--output", c.output_file, "Write JSON lines to FILE instead of stdout")
-      ->group("Output");
-  app.add_option("--max-body", c.record.max_body,
-                 "Bytes of each body kept in the record (default 1024, 0 = none)")
-      ->check(CLI::Range(0u, 64u << 20))
-      ->group("Output");
-  bool no_req_body = false;
-  bool no_resp_body = false;
-  app.add_flag("--no-request-body", no_req_body, "Do not capture request bodies")->group("Output");
-  app.add_flag("--no-response-body", no_resp_body, "Do not capture response bodies")
-      ->group("Output");
-  std::vector<std::string> redact;
-  app.add_option("--redact", redact,
-                 "Also redact this header (repeatable; Authorization, Proxy-Authorization, "
-                 "Cookie and Set-Cookie always are)")
-      ->group("Output");
+  add_record_options(app, c);
+  add_filter_options(app, c);
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "No end-of-run summary on stderr")->group("Output");
 
@@ -68,6 +47,9 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
       ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 30))
       ->group("Reassembly");
 
+  add_live_options(app, c);
+  add_kafka_options(app, c);
+
   app.add_option("--log-level", c.log_level, "trace, debug, info (default), warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->group("Operations");
@@ -85,12 +67,16 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return make_error(e.what());
   }
-  c.record.request_body = !no_req_body;
-  c.record.response_body = !no_resp_body;
   c.summary = !quiet;
-  for (auto& h : redact) c.record.redact_headers.push_back(h);
-  if (c.read_file.empty()) {
-    return make_error("no input: give -r FILE to replay a capture (see --help)");
+  if (c.read_file.empty() && c.live.interfaces.empty()) {
+    return make_error("no input: give -r FILE to replay a capture or -i IFACE to capture live "
+                      "(see --help)");
+  }
+  if (!c.read_file.empty() && !c.live.interfaces.empty()) {
+    return make_error("-r and -i exclude each other: replay a file or capture live, not both");
+  }
+  if (c.kafka.topic.empty()) {
+    c.kafka.topic = c.publish == PublishMode::All ? "http-exchanges" : "failed-requests";
   }
   return cl;
 }

@@ -100,6 +100,9 @@ void HttpParser::reset_llhttp() {
   parser_.data = this;
   // A sniffer follows what the peers do: keep parsing after "Connection: close".
   llhttp_set_lenient_keep_alive(&parser_, 1);
+  // Accept header values real servers accept (bare LF line ends, odd bytes): offpath does
+  // not forward anything, so leniency cannot be turned into request smuggling here.
+  llhttp_set_lenient_headers(&parser_, 1);
   in_message_ = false;
   in_body_ = false;
   body_until_eof_ = false;
@@ -228,9 +231,34 @@ void HttpParser::execute(ByteView data, Timestamp ts) {
     in_message_ = true;
     handler_.on_message_begin(kind_, current_);
   }
+  if (kind_ == MessageKind::Request && (current_.method.empty() || current_.uri.empty())) {
+    salvage_request_line(as_chars(data), consumed);
+  }
   abort_message(AbortReason::ParseError, detail);
   state_ = ParserState::Failed;
   counters_.failed_bytes += data.size() - consumed;
+}
+
+// llhttp rejected a request line (unknown method, missing version): keep its words as
+// sent, so that the record still says what was asked. The line is the one holding the
+// error position.
+void HttpParser::salvage_request_line(std::string_view data, std::size_t error_pos) {
+  std::size_t end_pos = std::min(error_pos, data.size());
+  std::size_t start = data.rfind('\n', end_pos == 0 ? 0 : end_pos - 1);
+  start = (start == std::string_view::npos || start >= end_pos) ? 0 : start + 1;
+  std::size_t stop = data.find('\n', start);
+  std::string_view line = data.substr(start, stop == std::string_view::npos ? std::string_view::npos
+                                                                          : stop - start);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  line = line.substr(0, limits_.max_uri_bytes);
+  std::size_t sp = line.find(' ');
+  if (current_.method.empty()) {
+    current_.method = std::string(line.substr(0, std::min<std::size_t>(sp, 64)));
+  }
+  if (sp != std::string_view::npos && current_.uri.empty()) {
+    std::string_view rest = line.substr(sp + 1);
+    current_.uri = std::string(rest.substr(0, rest.find(' ')));
+  }
 }
 
 void HttpParser::abort_message(AbortReason reason, std::string_view detail) {

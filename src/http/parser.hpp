@@ -114,6 +114,7 @@ class HttpParser {
   void execute(ByteView data, Timestamp ts);
   void sync(ByteView data, Timestamp ts);
   void abort_message(AbortReason reason, std::string_view detail);
+  void salvage_request_line(std::string_view data, std::size_t error_pos);
   std::uint64_t offset_of(const char* at) const;
 
   MessageKind kind_;

@@ -51,13 +51,12 @@ using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 // may clear up, so the message is kept in the spool.
 bool is_permanent(rd_kafka_resp_err_t err) {
   switch (err) {
-    case RD_KAFKA_RESP_ERR__MSG_SIZE_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_INVALID_MSG:
     case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
     case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
-    case RD_KAFKA_RESP_ERR_INVALID_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
     case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
     case RD_KAFKA_RESP_ERR__BAD_MSG:
@@ -172,7 +171,7 @@ class KafkaSink final : public Sink {
   std::mutex flush_call_mu_;
   std::mutex flush_mu_;
   std::condition_variable flush_cv_;
-  bool flush_requested_ = false;
+  std::atomic<bool> flush_requested_{false};
   bool flush_done_ = false;
   bool flush_result_ = false;
   Clock::time_point flush_deadline_{};
@@ -392,11 +391,34 @@ void KafkaSink::count_dropped(const char* reason, std::uint64_t n) {
   if (n == 0) return;
   dropped_.fetch_add(n, std::memory_order_relaxed);
   std::lock_guard lock(reasons_mu_);
-  failed_by_error_.size();  // (keeps both maps under one lock)
   dropped_by_reason_[reason] += n;
 }
 
 // ---- callbacks (background thread, inside rd_kafka_poll) ----
+
+// Rebuilds a message from its delivery report (views into `msg`).
+void message_from_report(const rd_kafka_message_t& msg, KafkaMessageView& message) {
+  message.topic = rd_kafka_topic_name(msg.rkt);
+  message.has_key = msg.key != nullptr;
+  message.key = {static_cast<const char*>(msg.key), msg.key_len};
+  message.payload = {static_cast<const char*>(msg.payload), msg.len};
+  rd_kafka_timestamp_type_t ts_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  std::int64_t ts = rd_kafka_message_timestamp(&msg, &ts_type);
+  message.timestamp_ms = ts > 0 ? ts : 0;
+  message.header_count = 0;
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  for (std::size_t i = 0; i < KafkaMessageView::kMaxHeaders &&
+                          rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                              RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    message.headers[i] = {name, {static_cast<const char*>(value), value ? size : 0}};
+    message.header_count = i + 1;
+  }
+}
 
 void KafkaSink::on_delivery(const rd_kafka_message_t& msg) {
   auto tag = reinterpret_cast<std::uintptr_t>(msg._private);
@@ -411,61 +433,39 @@ void KafkaSink::on_delivery(const rd_kafka_message_t& msg) {
     if (!brokers_up_.load(std::memory_order_relaxed)) next_probe_ = Clock::now();
     return;
   }
-  if (is_permanent(msg.err) || (!spool_ && !collecting_front_)) {
+  if (collecting_front_) {
+    // Purged at shutdown. Whatever librdkafka held is older than what is still unread in
+    // the spool, so it goes to the spool's front, in librdkafka's order.
+    if (!spool_) {
+      count_dropped("unsent_at_exit");
+      return;
+    }
+    KafkaMessageView message;
+    message_from_report(msg, message);
+    encode_kafka_message(message, front_.emplace_back());
+    if (replay) spool_->ack(ticket);  // now copied to the front
+    return;
+  }
+  if (is_permanent(msg.err) || !spool_) {
     count_failed(msg.err);
     if (replay) spool_->ack(ticket);
     return;
-  }
-  if (replay) {
-    // Still in the spool, unacknowledged: re-read it (and what follows) in order later.
-    if (!collecting_front_) {
-      need_rewind_ = true;
-      brokers_up_ = false;
-      next_probe_ = Clock::now() + kProbeInterval;
-    }
-    return;
-  }
-
-  // A direct message librdkafka could not deliver: rebuild it for the spool.
-  KafkaMessageView message;
-  message.topic = rd_kafka_topic_name(msg.rkt);
-  message.has_key = msg.key != nullptr;
-  message.key = {static_cast<const char*>(msg.key), msg.key_len};
-  message.payload = {static_cast<const char*>(msg.payload), msg.len};
-  rd_kafka_timestamp_type_t ts_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-  std::int64_t ts = rd_kafka_message_timestamp(&msg, &ts_type);
-  message.timestamp_ms = ts > 0 ? ts : 0;
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name = nullptr;
-    const void* value = nullptr;
-    std::size_t size = 0;
-    for (std::size_t i = 0; i < KafkaMessageView::kMaxHeaders &&
-                            rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                                RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      message.headers[i] = {name, {static_cast<const char*>(value), value ? size : 0}};
-      message.header_count = i + 1;
-    }
-  }
-  if (!spool_) {
-    count_dropped("unsent_at_exit");
-    return;
-  }
-  if (collecting_front_) {
-    encode_kafka_message(message, front_.emplace_back());
-    return;
-  }
-  {
-    std::lock_guard lock(mode_mu_);
-    spooling_.store(true, std::memory_order_release);
-    spool_locked(message);
   }
   if (brokers_up_.exchange(false)) next_probe_ = Clock::now() + kProbeInterval;
   if (log_allowed("requeue")) {
     spdlog::warn("kafka: delivery failed ({}); message kept in the spool for a retry",
                  rd_kafka_err2str(msg.err));
   }
+  std::lock_guard lock(mode_mu_);
+  spooling_.store(true, std::memory_order_release);
+  if (replay) {
+    // Still in the spool, unacknowledged: re-read it (and what follows) in order later.
+    need_rewind_ = true;
+    return;
+  }
+  KafkaMessageView message;
+  message_from_report(msg, message);
+  spool_locked(message);
 }
 
 void KafkaSink::on_error(rd_kafka_resp_err_t err, const char* reason) {
@@ -572,7 +572,7 @@ void KafkaSink::replay_some() {
     if (!decode_kafka_message(replay_buf_, message) ||
         (rkt = topic_handle(message.topic)) == nullptr) {
       spool_->ack(spool_->advance());
-      count_dropped("spool_corrupt");
+      count_dropped("spool_undecodable");
       continue;
     }
     in_flight_.fetch_add(1, std::memory_order_relaxed);
@@ -643,8 +643,9 @@ void KafkaSink::run() {
   }
 }
 
-// Purges what librdkafka still holds and writes it to the front of the spool (it is older
-// than everything in the spool); replays in flight stay in the spool and are re-read.
+// Purges what librdkafka still holds and writes it to the front of the spool: it is older
+// than everything still unread there (replays in flight included, they are acknowledged
+// at their old place once copied).
 void KafkaSink::spill_unsent() {
   if (in_flight_.load() > 0) {
     collecting_front_ = true;

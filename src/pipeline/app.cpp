@@ -7,9 +7,11 @@
 #include <csignal>
 #include <cstdio>
 
+#include "capture/live_source.hpp"
 #include "capture/pcap_file_source.hpp"
 #include "config/cli.hpp"
 #include "output/file_sink.hpp"
+#include "output/kafka_sink.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace offpath {
@@ -49,10 +51,27 @@ int run_offpath(int argc, char** argv) {
   const Config config = parsed->config;
   setup_logging(config.log_level);
 
-  auto source = PcapFileSource::open(config.read_file);
-  if (!source) return usage_error(source.error().message);
-  auto sink = FileSink::open(config.output_file);
-  if (!sink) return usage_error(sink.error().message);
+  Result<std::unique_ptr<Source>> source = make_error("no input");
+  if (!config.read_file.empty()) {
+    auto file = PcapFileSource::open(config.read_file);
+    if (!file) return usage_error(file.error().message);
+    source = std::unique_ptr<Source>(std::move(*file));
+  } else {
+    source = make_live_source(config.live);
+    if (!source) return usage_error(source.error().message);
+  }
+  Result<std::unique_ptr<Sink>> sink = make_error("no output");
+  if (!config.kafka.brokers.empty()) {
+    sink = make_kafka_sink(config.kafka, config.publish);
+    if (!sink) {
+      std::fprintf(stderr, "offpath: error: %s\n", sink.error().message.c_str());
+      return 1;
+    }
+  } else {
+    auto file = FileSink::open(config.output_file);
+    if (!file) return usage_error(file.error().message);
+    sink = std::unique_ptr<Sink>(std::move(*file));
+  }
 
   install_signal_handlers();
   ClassifyOptions classify;
@@ -64,7 +83,7 @@ int run_offpath(int argc, char** argv) {
     std::fputs(format_summary(pipeline.counters(), (*source)->stats(), (*sink)->stats()).c_str(),
                stderr);
   }
-  if ((*source)->stats().truncated != 0) {
+  if (!config.read_file.empty() && (*source)->stats().truncated != 0) {
     spdlog::warn("capture file '{}' ends with a truncated record; everything before it was read",
                  config.read_file);
   }

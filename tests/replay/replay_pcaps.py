@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Replay test for the bundled captures in pcaps/: every NAME.pcap is replayed with
+--publish all and its exchanges must be exactly those of NAME.expected.jsonl, in order:
+connection, method, URI, final status and outcome. (For parse errors the method and URI
+are what offpath could salvage of bytes that are not HTTP, so only the outcome counts.)
+Usage: replay_pcaps.py --bin offpath --dir pcaps [NAME ...]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+
+def conn_of(rec):
+    def ep(e):
+        ip = e["ip"]
+        return f"[{ip}]:{e['port']}" if ":" in ip else f"{ip}:{e['port']}"
+    return f"{ep(rec['client'])}-{ep(rec['server'])}"
+
+
+def actual(binary, capture, extra):
+    out = subprocess.run([binary, "-r", capture, "--publish", "all", "-q"] + extra,
+                         capture_output=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"offpath exited {out.returncode}: {out.stderr.decode()}")
+    rows = []
+    for line in out.stdout.decode().splitlines():
+        rec = json.loads(line)
+        req, resp = rec["request"], rec["response"]
+        rows.append({
+            "conn": conn_of(rec),
+            "method": req["method"] if req else None,
+            "uri": req["uri"] if req else None,
+            "status": resp["status"] if resp else None,
+            "outcome": rec["outcome"],
+            "uri_truncated": "uri_truncated" in rec["anomalies"],
+        })
+    return rows
+
+
+def comparable(row):
+    if row["outcome"] == "parse_error" and row["status"] is None:
+        return (row["conn"], row["outcome"])
+    return (row["conn"], row["method"], row["uri"], row["status"], row["outcome"])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("names", nargs="*")
+    args = ap.parse_args()
+    names = args.names or sorted(f[: -len(".expected.jsonl")]
+                                 for f in os.listdir(args.dir) if f.endswith(".expected.jsonl"))
+    failures = 0
+    for name in names:
+        with open(os.path.join(args.dir, name + ".expected.jsonl")) as f:
+            expected = [json.loads(line) for line in f if line.strip()]
+        got = actual(args.bin, os.path.join(args.dir, name + ".pcap"), [])
+        # A URI longer than the limit is kept truncated (and flagged): compare its prefix.
+        for e, g in zip(expected, got):
+            if g["uri_truncated"] and e["uri"] and g["uri"] and e["uri"].startswith(g["uri"]):
+                g["uri"] = e["uri"]
+        exp_rows = [comparable(r) for r in expected]
+        got_rows = [comparable(r) for r in got]
+        if exp_rows == got_rows:
+            print(f"ok   {name}: {len(exp_rows)} exchanges")
+            continue
+        failures += 1
+        print(f"FAIL {name}")
+        for i in range(max(len(exp_rows), len(got_rows))):
+            e = exp_rows[i] if i < len(exp_rows) else None
+            g = got_rows[i] if i < len(got_rows) else None
+            if e != g:
+                print(f"  #{i}: expected {str(e)[:300]}\n       offpath  {str(g)[:300]}")
+    print(f"{len(names) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
