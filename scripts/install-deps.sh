@@ -13,8 +13,8 @@ build_pkgs=(
 )
 test_pkgs=(
   tcpdump nginx-light curl python3 python3-kafka python3-jsonschema python3-yaml
-  python3-websockets
-  iproute2 kcat procps systemd
+  python3-websockets python3-lz4
+  iproute2 kcat procps systemd time
 )
 bench_pkgs=(tshark httpry tcpreplay wrk)
 

@@ -7,12 +7,42 @@
 
 namespace offpath {
 
-Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& path) {
+std::string PcapFileSource::replay_filter(const std::string& expression,
+                                          const std::vector<std::uint16_t>& ports) {
+  std::string port_clause;
+  for (auto port : ports) {
+    port_clause += port_clause.empty() ? "(tcp port " : " or tcp port ";
+    port_clause += std::to_string(port);
+  }
+  if (!port_clause.empty()) port_clause += ")";
+  if (expression.empty()) return port_clause;
+  if (port_clause.empty()) return expression;
+  return "(" + expression + ") and " + port_clause;
+}
+
+Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& path,
+                                                             const std::string& filter) {
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
   pcap_t* handle = pcap_open_offline_with_tstamp_precision(
       path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
   if (handle == nullptr) {
     return make_error("cannot read capture '" + path + "': " + errbuf);
+  }
+  if (!filter.empty()) {
+    bpf_program program{};
+    if (pcap_compile(handle, &program, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      std::string why = pcap_geterr(handle);
+      pcap_close(handle);
+      return make_error("-f: expected a pcap-filter expression (as for tcpdump), got '" + filter +
+                        "': " + why);
+    }
+    const int rc = pcap_setfilter(handle, &program);
+    pcap_freecode(&program);
+    if (rc != 0) {
+      std::string why = pcap_geterr(handle);
+      pcap_close(handle);
+      return make_error("-f '" + filter + "': cannot apply the filter to '" + path + "': " + why);
+    }
   }
   std::uint64_t size = 0;
   struct stat st {};
@@ -50,7 +80,9 @@ Result<void> PcapFileSource::run(FrameHandler& handler, const std::atomic<bool>&
     frame.bytes = ByteView(data, hdr->caplen);
     frames_.fetch_add(1, std::memory_order_relaxed);
     bytes_.fetch_add(hdr->caplen, std::memory_order_relaxed);
-    if (file != nullptr) {
+    // Progress for the summary and metrics: a position query per 4096 frames, not per
+    // frame (each one is a system call).
+    if (file != nullptr && (frames_.load(std::memory_order_relaxed) & 4095) == 0) {
       long pos = std::ftell(file);
       if (pos >= 0) read_.store(static_cast<std::uint64_t>(pos), std::memory_order_relaxed);
     }

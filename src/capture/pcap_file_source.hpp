@@ -1,10 +1,12 @@
 // Replays a pcap or pcapng file (or standard input, path "-") through libpcap's offline
-// reader. Runs on the calling thread; owns the pcap_t.
+// reader, optionally narrowed by a BPF filter as tcpdump -r does (frames the filter
+// rejects are not counted). Runs on the calling thread; owns the pcap_t.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "capture/source.hpp"
 
@@ -14,8 +16,14 @@ namespace offpath {
 
 class PcapFileSource final : public Source {
  public:
-  // Opens the file; an unreadable or non-pcap file is an error naming the path.
-  static Result<std::unique_ptr<PcapFileSource>> open(const std::string& path);
+  // Opens the file; an unreadable or non-pcap file is an error naming the path. A
+  // non-empty `filter` (pcap-filter syntax) is compiled for the file's link type; an
+  // expression that does not compile is an error naming -f.
+  static Result<std::unique_ptr<PcapFileSource>> open(const std::string& path,
+                                                      const std::string& filter = {});
+  // The filter of a replay: the -f expression and-ed with "tcp port N or ..." of --port.
+  static std::string replay_filter(const std::string& expression,
+                                   const std::vector<std::uint16_t>& ports);
   ~PcapFileSource() override;
   PcapFileSource(const PcapFileSource&) = delete;
   PcapFileSource& operator=(const PcapFileSource&) = delete;

@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include "config/cli_groups.hpp"
 
@@ -49,6 +50,19 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
 
   add_live_options(app, c);
   add_kafka_options(app, c);
+
+  const unsigned cores = std::thread::hardware_concurrency();  // 0 when unknown
+  c.workers = cores > 1 ? cores - 1 : 1;
+  app.add_option("--workers", c.workers,
+                 "Worker threads, one per core; 1 = process inline on the capture thread, in "
+                 "capture order (default: cores - 1, at least 1)")
+      ->check(CLI::Range(1u, 1024u))
+      ->group("Operations");
+  app.add_option("--max-buffered-bytes", c.reassembly.max_buffered_bytes,
+                 "Out-of-order bytes held by all flows together; beyond, the least recently "
+                 "active flows are evicted (default 268435456)")
+      ->check(CLI::Range(std::uint64_t{65536}, std::uint64_t{1} << 40))
+      ->group("Reassembly");
 
   app.add_option("--log-level", c.log_level, "trace, debug, info (default), warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

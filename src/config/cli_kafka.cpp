@@ -19,15 +19,18 @@ void add_kafka_options(CLI::App& app, Config& c) {
       ->group(group);
   app.add_option("--failed-topic", k.failed_topic, "Failed exchanges also go to this topic")
       ->group(group);
-  std::vector<std::string> props;
-  app.add_option("-X", props, "librdkafka property key=value (repeatable), e.g. -X acks=1")
-      ->each([&k](const std::string& kv) {
-        auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          throw CLI::ValidationError("-X", "expected key=value, got '" + kv + "'");
-        }
-        k.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-      })
+  app.add_option_function<std::vector<std::string>>(
+         "-X",
+         [&k](const std::vector<std::string>& kvs) {
+           for (const auto& kv : kvs) {
+             auto eq = kv.find('=');
+             if (eq == std::string::npos || eq == 0) {
+               throw CLI::ValidationError("-X", "expected key=value, got '" + kv + "'");
+             }
+             k.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+           }
+         },
+         "librdkafka property key=value (repeatable), e.g. -X acks=1")
       ->group(group);
   std::map<std::string, KafkaKeyMode> keys{{"connection", KafkaKeyMode::Connection},
                                            {"correlation_id", KafkaKeyMode::CorrelationId},

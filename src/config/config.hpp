@@ -13,6 +13,7 @@ namespace offpath {
 
 enum class PublishMode { Failed, All };
 enum class OutputFormat { Native, OpenResty, Kong };
+enum class HeaderCapture { All, None, List };
 enum class CaptureBackend { Pcap, Ebpf };
 enum class KafkaKeyMode { Connection, CorrelationId, None };
 
@@ -59,12 +60,34 @@ struct RecordOptions {
   bool request_body = true;                         // --no-request-body
   bool response_body = true;                        // --no-response-body
   bool decode_content = true;                       // --no-decode
+  HeaderCapture headers = HeaderCapture::All;       // --headers all|none|LIST
+  std::vector<std::string> header_names;            // --headers LIST (any case)
   std::uint32_t max_header_bytes = 16384;           // per message; beyond: truncated
   std::uint32_t max_uri_bytes = 8192;
   std::vector<std::string> redact_headers = {"authorization", "proxy-authorization",
                                              "cookie", "set-cookie"};  // --redact (adds)
   std::string node_name;                            // capture.node (OFFPATH_NODE_NAME)
   std::string pod_name;                             // capture.pod (OFFPATH_POD_NAME)
+};
+
+// Exchange filters and failure classification (cli_filters.cpp), as given on the command
+// line; filter/filter_set.hpp parses them at start-up. Repeated flags and comma lists add
+// alternatives (OR); different flags must all match (AND).
+struct FilterOptions {
+  std::vector<std::string> methods;          // --method GET,POST
+  std::vector<std::string> hosts;            // --host api.example.com, *.example.com
+  std::vector<std::string> paths;            // --path /api/ (prefix) or '/api/*/items' (glob)
+  std::vector<std::string> path_regexes;     // --path-regex (ECMAScript, searched)
+  std::vector<std::string> statuses;         // --status 404,500-599,5xx
+  std::vector<std::string> client_cidrs;     // --client (also in LiveCaptureOptions)
+  std::vector<std::string> server_cidrs;     // --server (also in LiveCaptureOptions)
+  std::vector<std::string> headers;          // --header NAME or NAME=VALUE
+  std::optional<double> min_latency_ms;      // --min-latency MS
+  std::optional<double> sample;              // --sample RATE (0..1), successes only
+  std::vector<std::string> failed_status;    // --failed-status; empty = 400-599
+  std::optional<double> slow_ms;             // --slow MS
+  std::vector<std::string> failed_outcomes;  // --failed-outcomes; empty = all
+  bool connect_failures = false;             // --connect-failures
 };
 
 struct Config {
@@ -78,6 +101,7 @@ struct Config {
   KafkaOptions kafka;
   RecordOptions record;
   ReassemblyOptions reassembly;
+  FilterOptions filter;
 
   unsigned workers = 1;                   // --workers
   bool summary = true;                    // end-of-run summary on stderr

@@ -89,7 +89,7 @@ DecodeOutcome decode_ipv4(ByteView b, Segment& out, TransportPayload& tp) {
   if ((h[0] >> 4) != 4) return DecodeOutcome::BadIpHeader;
   std::size_t ihl = static_cast<std::size_t>(h[0] & 0x0F) * 4;
   std::uint16_t total = load_be16(h + 2);
-  if (ihl < 20 || total < ihl) return DecodeOutcome::BadIpHeader;
+  if (ihl < 20 || (total != 0 && total < ihl)) return DecodeOutcome::BadIpHeader;
   if (b.size() < ihl) return DecodeOutcome::Truncated;
   std::uint16_t frag = load_be16(h + 6);
   bool more_fragments = (frag & 0x2000) != 0;

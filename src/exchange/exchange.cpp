@@ -12,6 +12,8 @@ std::string_view to_string(Outcome outcome) {
     case Outcome::Evicted: return "evicted";
     case Outcome::ParseError: return "parse_error";
     case Outcome::OrphanResponse: return "orphan_response";
+    case Outcome::ConnectionRefused: return "connection_refused";
+    case Outcome::ConnectTimeout: return "connect_timeout";
     case Outcome::kCount: break;
   }
   return "unknown";

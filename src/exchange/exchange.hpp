@@ -25,6 +25,8 @@ enum class Outcome : std::uint8_t {
   Evicted,            // the flow was evicted to stay within memory limits
   ParseError,         // llhttp rejected the request or the response
   OrphanResponse,     // a response whose request was not seen
+  ConnectionRefused,  // no exchange: a SYN answered by RST (--connect-failures)
+  ConnectTimeout,     // no exchange: SYNs never answered (--connect-failures)
   kCount
 };
 

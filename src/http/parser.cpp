@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstring>
 
 namespace offpath {
@@ -33,6 +34,8 @@ const llhttp_settings_t& settings() {
     st.on_header_value_complete = [](llhttp_t* p) { return self(p).cb_header_value_complete(); };
     st.on_headers_complete = [](llhttp_t* p) { return self(p).cb_headers_complete(); };
     st.on_body = [](llhttp_t* p, const char* at, std::size_t n) { return self(p).cb_body(at, n); };
+    st.on_chunk_header = [](llhttp_t* p) { return self(p).cb_chunk_header(); };
+    st.on_chunk_complete = [](llhttp_t* p) { return self(p).cb_chunk_complete(); };
     st.on_message_complete = [](llhttp_t* p) { return self(p).cb_message_complete(); };
     return st;
   }();
@@ -106,6 +109,9 @@ void HttpParser::reset_llhttp() {
   in_message_ = false;
   in_body_ = false;
   body_until_eof_ = false;
+  chunk_line_ = false;
+  skipping_chunk_ext_ = false;
+  last_chunk_ = false;
 }
 
 void HttpParser::start(bool at_message_start) {
@@ -150,7 +156,8 @@ void HttpParser::sync(ByteView data, Timestamp ts) {
   std::string joined;
   std::string_view s = as_chars(data);
   std::uint64_t base_offset = exec_offset_;
-  if (!sync_carry_.empty()) {
+  const bool starts_with_carry = !sync_carry_.empty();  // a carry always begins a line
+  if (starts_with_carry) {
     joined = sync_carry_;
     joined.append(s);
     base_offset -= sync_carry_.size();
@@ -158,7 +165,18 @@ void HttpParser::sync(ByteView data, Timestamp ts) {
     sync_carry_.clear();
   }
   auto matcher = kind_ == MessageKind::Request ? match_request_start : match_response_start;
+  // Only a line start can begin a message: the start of the stream, after a gap, or
+  // after a '\n'. A feed boundary in the middle of a line is not one.
   std::size_t pos = 0;
+  if (!sync_line_start_ && !starts_with_carry) {
+    std::size_t nl = s.find('\n');
+    if (nl == std::string_view::npos) {
+      counters_.sync_skipped_bytes += s.size();
+      return;
+    }
+    pos = nl + 1;
+  }
+  sync_line_start_ = !s.empty() && s.back() == '\n';
   while (pos < s.size()) {
     StartMatch m = matcher(s.substr(pos));
     if (m == StartMatch::Yes) {
@@ -188,7 +206,7 @@ void HttpParser::execute(ByteView data, Timestamp ts) {
   const char* p = reinterpret_cast<const char*>(data.data());
   exec_base_ = p;
   exec_ts_ = ts;
-  llhttp_errno_t err = llhttp_execute(&parser_, p, data.size());
+  llhttp_errno_t err = run_llhttp(p, data.size());
   if (err == HPE_OK) return;
   const char* stop = llhttp_get_error_pos(&parser_);
   std::size_t consumed = stop != nullptr && stop >= p ? static_cast<std::size_t>(stop - p)
@@ -239,6 +257,47 @@ void HttpParser::execute(ByteView data, Timestamp ts) {
   counters_.failed_bytes += data.size() - consumed;
 }
 
+// llhttp_execute on [p, p + n), except the chunk extensions of chunk-size lines, which
+// llhttp 8.1 cannot be trusted with (see the header). llhttp pauses itself where a
+// chunk-size line starts (cb_headers_complete and cb_chunk_complete return HPE_PAUSED),
+// so the line is never inside a call that began before it. While llhttp is before or
+// inside a chunk-size line (chunk_line_), the hex size goes to llhttp;
+// from the first SP/HTAB or ';' after it up to the line's CR or LF nothing does, so that
+// llhttp sees "9\r\n". A quoted-string cannot hold CR or LF, so the line end is the first
+// CR or LF whatever the extension holds. Anything else after the size still reaches
+// llhttp and is rejected there. Pointers stay in the caller's buffer, so offsets and error
+// positions are those of the stream; no copy is made.
+llhttp_errno_t HttpParser::run_llhttp(const char* p, std::size_t n) {
+  const char* end = p + n;
+  while (true) {
+    if (skipping_chunk_ext_) {
+      const char* q = p;
+      while (q < end && *q != '\r' && *q != '\n') ++q;
+      counters_.chunk_ext_bytes += static_cast<std::uint64_t>(q - p);
+      p = q;
+      if (p == end) return HPE_OK;
+      skipping_chunk_ext_ = false;
+    }
+    const char* stop = end;
+    if (chunk_line_) {
+      const char* q = p;
+      while (q < end && (std::isxdigit(static_cast<unsigned char>(*q)) != 0)) ++q;
+      if (q < end && (*q == ';' || *q == ' ' || *q == '\t')) stop = q;
+    }
+    llhttp_errno_t err = llhttp_execute(&parser_, p, static_cast<std::size_t>(stop - p));
+    if (err == HPE_PAUSED && chunk_line_) {
+      // Our own pause (cb_headers_complete, cb_chunk_complete): a size line starts here.
+      const char* at = llhttp_get_error_pos(&parser_);
+      llhttp_resume(&parser_);
+      p = at != nullptr && at >= p && at <= stop ? at : stop;
+      continue;
+    }
+    if (err != HPE_OK || stop == end) return err;
+    skipping_chunk_ext_ = true;
+    p = stop;
+  }
+}
+
 // llhttp rejected a request line (unknown method, missing version): keep its words as
 // sent, so that the record still says what was asked. The line is the one holding the
 // error position.
@@ -278,6 +337,7 @@ void HttpParser::abort_message(AbortReason reason, std::string_view detail) {
 void HttpParser::gap(std::uint64_t length, Timestamp ts) {
   next_offset_ += length;
   sync_carry_.clear();
+  sync_line_start_ = true;
   switch (state_) {
     case ParserState::Sync:
       counters_.sync_skipped_bytes += length;
@@ -447,10 +507,12 @@ int HttpParser::cb_headers_complete() {
   }
   BodyMode mode = handler_.on_headers_complete(kind_, current_);
   in_body_ = true;
+  chunk_line_ = current_.chunked && mode == BodyMode::Normal;
+  last_chunk_ = false;
   body_until_eof_ = (parser_.flags & (F_CHUNKED | F_CONTENT_LENGTH)) == 0 &&
                     kind_ == MessageKind::Response;
   switch (mode) {
-    case BodyMode::Normal: return 0;
+    case BodyMode::Normal: return chunk_line_ ? HPE_PAUSED : 0;  // pause: as 0, see run_llhttp
     case BodyMode::NoBody: in_body_ = false; return 1;
     case BodyMode::Upgrade: in_body_ = false; current_.upgrade = true; return 2;
   }
@@ -469,7 +531,21 @@ int HttpParser::cb_body(const char* at, std::size_t len) {
   return 0;
 }
 
+// The chunk-size line ended: chunk data (or, after the last chunk, trailers) follows.
+int HttpParser::cb_chunk_header() {
+  chunk_line_ = false;
+  last_chunk_ = parser_.content_length == 0;
+  return 0;
+}
+
+// A chunk's data and its CRLF ended; unless it was the last chunk, a size line follows.
+int HttpParser::cb_chunk_complete() {
+  chunk_line_ = !last_chunk_;
+  return chunk_line_ ? HPE_PAUSED : 0;  // llhttp resumes at the size line (run_llhttp)
+}
+
 int HttpParser::cb_message_complete() {
+  chunk_line_ = false;
   current_.last_byte = exec_ts_;
   current_.complete = true;
   current_.body_truncated = current_.body_size > current_.body.size();

@@ -15,6 +15,9 @@
 // Gaps: inside a Content-Length or close-delimited body the lost bytes are accounted as
 // missing body and parsing continues; anywhere else the message in progress is aborted
 // (emitted with a gap anomaly) and the parser resynchronises at the next message start.
+// Chunk extensions (RFC 9112 7.1.1) are not handed to llhttp: llhttp 8.1 rejects valid
+// ones (a token value followed by another extension, `9;seq=2;note="x"`, and BWS), and
+// they carry nothing offpath records. Bytes skipped so are counted (chunk_ext_bytes).
 // Owned by one connection; called on the worker thread that owns it.
 #pragma once
 
@@ -72,6 +75,7 @@ struct ParserCounters {
   std::uint64_t parse_errors = 0;
   std::uint64_t resyncs = 0;             // message starts found in Sync state
   std::uint64_t gap_filled_bytes = 0;    // body bytes lost in gaps, parsing continued
+  std::uint64_t chunk_ext_bytes = 0;     // chunk-extension bytes not handed to llhttp
 };
 
 class HttpParser {
@@ -107,11 +111,14 @@ class HttpParser {
   int cb_header_value_complete();
   int cb_headers_complete();
   int cb_body(const char* at, std::size_t len);
+  int cb_chunk_header();
+  int cb_chunk_complete();
   int cb_message_complete();
 
  private:
   void reset_llhttp();
   void execute(ByteView data, Timestamp ts);
+  llhttp_errno_t run_llhttp(const char* p, std::size_t n);
   void sync(ByteView data, Timestamp ts);
   void abort_message(AbortReason reason, std::string_view detail);
   void salvage_request_line(std::string_view data, std::size_t error_pos);
@@ -134,6 +141,11 @@ class HttpParser {
   bool saw_start_ = false;      // first byte position of the message recorded
   bool keep_header_ = true;     // current header fits in the limit
   std::int8_t upgrade_decision_ = -1;  // resolve_upgrade() before the pause: 0/1
+  // Chunk-size lines (see run_llhttp): llhttp is before a chunk-size line or inside one,
+  // and whether the chunk extension of that line is being skipped.
+  bool chunk_line_ = false;
+  bool skipping_chunk_ext_ = false;
+  bool last_chunk_ = false;
 
   // Where the bytes being executed sit in the stream.
   const char* exec_base_ = nullptr;
@@ -142,6 +154,7 @@ class HttpParser {
   std::uint64_t next_offset_ = 0;  // stream offset after the last byte fed
 
   std::string sync_carry_;       // tail of the last feed that may begin a message
+  bool sync_line_start_ = true;  // the next byte fed in Sync state starts a line
   std::string upgrade_wait_;     // bytes held in AwaitUpgrade
 };
 

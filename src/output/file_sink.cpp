@@ -41,6 +41,17 @@ void FileSink::write(const OutputRecord& record) {
   }
 }
 
+void FileSink::write_block(std::string_view lines, std::uint64_t records) {
+  if (records == 0) return;
+  std::lock_guard lock(mu_);
+  stats_.written += records;
+  if (std::fwrite(lines.data(), 1, lines.size(), file_) == lines.size()) {
+    stats_.delivered += records;
+  } else {
+    stats_.failed += records;
+  }
+}
+
 bool FileSink::flush(std::chrono::milliseconds /*deadline*/) {
   std::lock_guard lock(mu_);
   return std::fflush(file_) == 0;
@@ -49,6 +60,27 @@ bool FileSink::flush(std::chrono::milliseconds /*deadline*/) {
 SinkStats FileSink::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+FileSinkBuffer::FileSinkBuffer(FileSink& sink, std::size_t capacity)
+    : sink_(sink), capacity_(capacity) {
+  buffer_.reserve(capacity_);
+}
+
+FileSinkBuffer::~FileSinkBuffer() { flush(std::chrono::milliseconds(0)); }
+
+void FileSinkBuffer::write(const OutputRecord& record) {
+  if (buffer_.size() + record.payload.size() + 1 > capacity_) flush(std::chrono::milliseconds(0));
+  buffer_.append(record.payload);
+  buffer_.push_back('\n');
+  ++records_;
+}
+
+bool FileSinkBuffer::flush(std::chrono::milliseconds /*deadline*/) {
+  sink_.write_block(buffer_, records_);
+  buffer_.clear();
+  records_ = 0;
+  return true;
 }
 
 }  // namespace offpath

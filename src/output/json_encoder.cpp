@@ -1,23 +1,12 @@
 #include "output/json_encoder.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <cstdio>
-#include <functional>
-#include <vector>
 
 #include "output/base64.hpp"
 #include "output/json_writer.hpp"
 
 namespace offpath {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  std::transform(r.begin(), r.end(), r.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return r;
-}
 
 void write_endpoint(JsonWriter& w, std::string_view name, const Endpoint& e) {
   w.key(name);
@@ -27,105 +16,64 @@ void write_endpoint(JsonWriter& w, std::string_view name, const Endpoint& e) {
   w.end_object();
 }
 
-void write_time(JsonWriter& w, std::string_view name, Timestamp ts, bool with_iso) {
-  std::string s;
+void write_time(JsonWriter& w, std::string& s, std::string_view name, Timestamp ts) {
+  s.clear();
   append_epoch_seconds(s, ts);
   w.key(name);
   w.raw(s);
-  if (with_iso) {
-    s.clear();
-    append_iso8601(s, ts);
-    std::string iso_key(name);
-    iso_key += "_iso";
-    w.field(iso_key, s);
-  }
+  s.clear();
+  append_iso8601(s, ts);
+  std::string iso_key(name);
+  iso_key += "_iso";
+  w.field(iso_key, s);
+}
+
+void write_string_or_null(JsonWriter& w, std::string_view key, std::string_view v) {
+  w.key(key);
+  if (v.empty()) w.null(); else w.string(v);
 }
 
 }  // namespace
 
-std::string exchange_id(const Exchange& ex) {
-  std::uint64_t h = ex.connection_id ^ (0x9e3779b97f4a7c15ULL * (ex.index + 1ULL));
-  h ^= h >> 31;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 29;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+JsonEncoder::JsonEncoder(const RecordOptions& options) : fields_(options) {}
 
-void split_target(std::string_view uri, std::string_view& path, std::string_view& query) {
-  std::size_t q = uri.find('?');
-  if (q == std::string_view::npos) {
-    path = uri;
-    query = {};
-  } else {
-    path = uri.substr(0, q);
-    query = uri.substr(q + 1);
-  }
-  // Absolute form (proxies): keep only the path part of "http://host/path".
-  if (std::size_t scheme = path.find("://"); scheme != std::string_view::npos && path[0] != '/') {
-    std::size_t slash = path.find('/', scheme + 3);
-    path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
-  }
-}
-
-JsonEncoder::JsonEncoder(const RecordOptions& options) : options_(options) {
-  for (auto& h : options_.redact_headers) h = lower(h);
-}
-
-bool JsonEncoder::redacted(std::string_view lower_name) const {
-  return std::find(options_.redact_headers.begin(), options_.redact_headers.end(),
-                   lower_name) != options_.redact_headers.end();
-}
-
-namespace {
-
-void write_headers(JsonWriter& w, const HttpMessage& m,
-                   const std::function<bool(std::string_view)>& is_redacted) {
-  // Lower-case names; repeats joined with ", " in order of appearance.
-  std::vector<std::pair<std::string, std::string>> merged;
-  merged.reserve(m.headers.size());
-  for (const auto& h : m.headers) {
-    std::string name = lower(h.name);
-    auto it = std::find_if(merged.begin(), merged.end(),
-                           [&](const auto& e) { return e.first == name; });
-    if (it == merged.end()) {
-      merged.emplace_back(std::move(name), h.value);
-    } else {
-      it->second += ", ";
-      it->second += h.value;
-    }
-  }
-  w.key("headers");
-  w.begin_object();
-  for (const auto& [name, value] : merged) {
-    w.field(name, is_redacted(name) ? std::string(kRedacted) : value);
-  }
-  w.end_object();
-}
-
-void write_body(JsonWriter& w, const HttpMessage& m, bool keep) {
-  w.field("body_size", m.body_size);
-  if (m.body_missing > 0) w.field("body_missing", m.body_missing);
-  if (!keep) return;
-  w.key("body");
-  if (JsonWriter::is_text(m.body)) {
-    w.string(m.body);
-    w.field("body_encoding", "utf8");
-  } else {
-    std::string b64;
-    base64_encode(m.body, b64);
-    w.string(b64);
-    w.field("body_encoding", "base64");
-  }
-  w.field("body_truncated", m.body_truncated);
-}
-
-}  // namespace
-
-void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::string& out) const {
+void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::string& out) {
+  const RecordOptions& opt = fields_.options();
   JsonWriter w(out);
-  auto is_redacted = [this](std::string_view n) { return redacted(n); };
+  bool decode_error = false;
+
+  auto write_headers = [&](const HttpMessage& m) {
+    fields_.headers(m, headers_);
+    w.key("headers");
+    w.begin_object();
+    for (const auto& [name, value] : headers_) w.field(name, value);
+    w.end_object();
+  };
+  auto write_body = [&](const HttpMessage& m, bool keep) {
+    w.field("body_size", m.body_size);
+    if (m.body_missing > 0) w.field("body_missing", m.body_missing);
+    RecordBody b = fields_.body(m);
+    if (!b.content_encoding.empty()) w.field("content_encoding", b.content_encoding);
+    if (b.decode == DecodeStatus::Corrupt) decode_error = true;
+    if (!keep) return;
+    w.key("body");
+    if (JsonWriter::is_text(b.bytes)) {
+      w.string(b.bytes);
+      w.field("body_encoding", "utf8");
+    } else {
+      scratch_.clear();
+      base64_encode(b.bytes, scratch_);
+      w.string(scratch_);
+      w.field("body_encoding", "base64");
+    }
+    w.field("body_truncated", b.truncated);
+    if (!b.content_encoding.empty()) {
+      w.field("body_decoded", b.decoded);
+      if (b.decoded) w.field("body_encoded_size", b.encoded_size);
+    }
+  };
+  const bool bodies = opt.max_body > 0;
+
   w.begin_object();
   w.field("schema", kSchemaVersion);
   w.field("id", exchange_id(ex));
@@ -135,6 +83,8 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   w.field("failed", c.failed);
   write_endpoint(w, "client", ex.client);
   write_endpoint(w, "server", ex.server);
+  write_string_or_null(w, "correlation_id", correlation_id(ex, opt.redact_headers));
+  write_string_or_null(w, "forwarded_for", forwarded_for(ex));
 
   w.key("request");
   if (ex.request) {
@@ -151,8 +101,8 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
     if (const auto* h = r.header("host")) w.string(*h); else w.null();
     w.key("user_agent");
     if (const auto* h = r.header("user-agent")) w.string(*h); else w.null();
-    write_headers(w, r, is_redacted);
-    write_body(w, r, options_.request_body && options_.max_body > 0);
+    write_headers(r);
+    write_body(r, opt.request_body && bodies);
     w.end_object();
   } else {
     w.null();
@@ -166,8 +116,8 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
     if (r.status > 0) w.number(r.status); else w.null();
     w.field("reason", r.reason);
     w.field("version", r.version());
-    write_headers(w, r, is_redacted);
-    write_body(w, r, options_.response_body && options_.max_body > 0);
+    write_headers(r);
+    write_body(r, opt.response_body && bodies);
     w.end_object();
   } else {
     w.null();
@@ -178,15 +128,17 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   for (int s : ex.interim_statuses) w.number(s);
   w.end_array();
 
+  // Packet times: first and last byte of each message (the last only once the parser saw
+  // the message end).
   w.key("timing");
   w.begin_object();
   if (ex.request) {
-    write_time(w, "request_start", ex.request->first_byte, true);
-    if (ex.request->complete) write_time(w, "request_end", ex.request->last_byte, false);
+    write_time(w, scratch_, "request_start", ex.request->first_byte);
+    if (ex.request->complete) write_time(w, scratch_, "request_end", ex.request->last_byte);
   }
   if (ex.response) {
-    write_time(w, "response_start", ex.response->first_byte, false);
-    if (ex.response->complete) write_time(w, "response_end", ex.response->last_byte, true);
+    write_time(w, scratch_, "response_start", ex.response->first_byte);
+    if (ex.response->complete) write_time(w, scratch_, "response_end", ex.response->last_byte);
   }
   double lat = latency_ms(ex);
   w.key("latency_ms");
@@ -212,6 +164,7 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   for (std::uint32_t bit = 0; bit < anomaly::kCount; ++bit) {
     if ((ex.anomalies & (1u << bit)) != 0) w.string(anomaly::name(bit));
   }
+  if (decode_error) w.string("decode_error");
   w.end_array();
   if (!ex.error_detail.empty()) w.field("error_detail", ex.error_detail);
   w.end_object();

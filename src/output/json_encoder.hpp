@@ -1,35 +1,32 @@
 // JsonEncoder: one exchange -> one JSON object (no newline), in the native nested format
-// ("schema": "offpath/1", documented field by field in the README and in
+// ("schema": "offpath/1", documented field by field in docs/record-format.md and in
 // docs/schema/offpath-1.schema.json). Header names are lower-cased, repeated headers
-// joined with ", ", and configured headers redacted (value replaced, name kept).
-// Stateless apart from its options; each worker owns one.
+// joined with ", ", configured headers redacted (value replaced, name kept), bodies
+// decoded per Content-Encoding (gzip, deflate) unless --no-decode.
+// Each worker owns one (the content decoder in it keeps state).
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
-#include "config/config.hpp"
-#include "exchange/classify.hpp"
-#include "exchange/exchange.hpp"
+#include "output/record_encoder.hpp"
 
 namespace offpath {
 
 inline constexpr std::string_view kSchemaVersion = "offpath/1";
-inline constexpr std::string_view kRedacted = "[REDACTED]";
 
-// Stable id of an exchange: 16 hex digits from its connection id and index.
-std::string exchange_id(const Exchange& ex);
-// Splits a request target into path and query ("/a/b?x=1" -> "/a/b", "x=1").
-void split_target(std::string_view uri, std::string_view& path, std::string_view& query);
-
-class JsonEncoder {
+class JsonEncoder final : public RecordEncoder {
  public:
   explicit JsonEncoder(const RecordOptions& options);
-  void encode(const Exchange& ex, const Classification& c, std::string& out) const;
+  void encode(const Exchange& ex, const Classification& c, std::string& out) override;
+  std::string_view schema() const override { return kSchemaVersion; }
 
  private:
-  bool redacted(std::string_view lower_name) const;
-  RecordOptions options_;
+  RecordFields fields_;
+  std::vector<std::pair<std::string, std::string>> headers_;  // reused between records
+  std::string scratch_;
 };
 
 }  // namespace offpath

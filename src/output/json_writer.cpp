@@ -41,12 +41,12 @@ void JsonWriter::escape(std::string& out, std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      // Copy a run of plain ASCII at once.
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      // Copy a run of plain printable ASCII at once.
       std::size_t j = i + 1;
       while (j < s.size()) {
         auto d = static_cast<unsigned char>(s[j]);
-        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+        if (d < 0x20 || d >= 0x7F || d == '"' || d == '\\') break;
         ++j;
       }
       out.append(s.data() + i, j - i);

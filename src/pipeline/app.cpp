@@ -10,6 +10,7 @@
 #include "capture/live_source.hpp"
 #include "capture/pcap_file_source.hpp"
 #include "config/cli.hpp"
+#include "filter/filter_set.hpp"
 #include "output/file_sink.hpp"
 #include "output/kafka_sink.hpp"
 #include "pipeline/pipeline.hpp"
@@ -50,10 +51,13 @@ int run_offpath(int argc, char** argv) {
   if (parsed->exit_now) return parsed->exit_code;
   const Config config = parsed->config;
   setup_logging(config.log_level);
+  auto filters = build_filters(config);
+  if (!filters) return usage_error(filters.error().message);
 
   Result<std::unique_ptr<Source>> source = make_error("no input");
   if (!config.read_file.empty()) {
-    auto file = PcapFileSource::open(config.read_file);
+    auto file = PcapFileSource::open(
+        config.read_file, PcapFileSource::replay_filter(config.live.filter, config.live.ports));
     if (!file) return usage_error(file.error().message);
     source = std::unique_ptr<Source>(std::move(*file));
   } else {
@@ -74,8 +78,9 @@ int run_offpath(int argc, char** argv) {
   }
 
   install_signal_handlers();
-  ClassifyOptions classify;
-  Pipeline pipeline(config, classify, **sink);
+  const ClassifyOptions classify = filters->classify;
+  const bool live = config.read_file.empty();
+  Pipeline pipeline(config, classify, **sink, live);
   auto ran = (*source)->run(pipeline, g_stop);
   pipeline.finish(Outcome::CaptureEnded);
   (*sink)->flush(std::chrono::milliseconds(config.kafka.flush_timeout_ms));

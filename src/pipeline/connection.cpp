@@ -48,8 +48,8 @@ ConnectionCounters Connection::counters() const {
     c.reassembly.overlap_conflicts += r.overlap_conflicts;
     c.reassembly.held_overflows += r.held_overflows;
   }
-  for (const auto* p : {request_parser_ ? &*request_parser_ : nullptr,
-                        response_parser_ ? &*response_parser_ : nullptr}) {
+  for (const auto* p : {http_ ? &http_->request_parser : nullptr,
+                        http_ ? &http_->response_parser : nullptr}) {
     if (p == nullptr) continue;
     const auto& pc = p->counters();
     c.parser.messages += pc.messages;
@@ -60,54 +60,52 @@ ConnectionCounters Connection::counters() const {
     c.parser.resyncs += pc.resyncs;
     c.parser.gap_filled_bytes += pc.gap_filled_bytes;
   }
-  if (pairer_) {
-    c.orphan_responses = pairer_->orphan_responses();
-    c.late_responses = pairer_->late_responses();
+  if (http_) {
+    c.orphan_responses = http_->pairer.orphan_responses();
+    c.late_responses = http_->pairer.late_responses();
   }
   c.ack_gaps = ack_gaps_;
   return c;
 }
 
-void Connection::set_client(Side client) {
-  client_ = client;
+void Connection::ensure_http() {
+  if (http_) return;
   Pairer::Context ctx;
-  ctx.client = key_.endpoint(client);
-  ctx.server = key_.endpoint(other(client));
+  ctx.client = key_.endpoint(*client_);
+  ctx.server = key_.endpoint(other(*client_));
   ctx.connection_id = connection_id(key_, start_);
   ctx.connection_start = start_;
-  pairer_.emplace(ctx, out_);
-  request_parser_.emplace(MessageKind::Request, *pairer_, limits_);
-  response_parser_.emplace(MessageKind::Response, *pairer_, limits_);
-  pairer_->set_request_parser(&*request_parser_);
+  http_ = std::make_unique<HttpState>(ctx, out_, limits_);
 }
 
 HttpParser& Connection::parser(Side side) {
-  return side == *client_ ? *request_parser_ : *response_parser_;
+  return side == *client_ ? http_->request_parser : http_->response_parser;
 }
 
 void Connection::decide_roles(Side sender, const Segment& seg) {
   if (client_) return;
   if (seg.has(tcp_flags::kSyn)) {
-    set_client(seg.has(tcp_flags::kAck) ? other(sender) : sender);
+    client_ = seg.has(tcp_flags::kAck) ? other(sender) : sender;
     return;
   }
   if (seg.payload.empty()) return;
   std::string_view text = as_chars(seg.payload);
   if (looks_like_request_start(text)) {
-    set_client(sender);
+    client_ = sender;
   } else if (looks_like_response_start(text)) {
-    set_client(other(sender));
+    client_ = other(sender);
   } else {
     // Neither: guess that the server has the lower port (ties: the higher address).
     const Endpoint& mine = key_.endpoint(sender);
     const Endpoint& theirs = key_.endpoint(other(sender));
-    set_client(mine.port > theirs.port || (mine.port == theirs.port && sender == Side::Lo)
-                   ? sender
-                   : other(sender));
+    client_ = mine.port > theirs.port || (mine.port == theirs.port && sender == Side::Lo)
+                  ? sender
+                  : other(sender);
   }
 }
 
 void Connection::start_direction(Side side, const Segment& seg) {
+  ensure_http();
   Direction& d = dirs_[static_cast<std::size_t>(side)];
   if (!d.reassembler.started()) {
     if (d.syn_seen) {
@@ -116,7 +114,7 @@ void Connection::start_direction(Side side, const Segment& seg) {
       d.reassembler.start(seg.seq);
       if (!mid_stream_) {
         mid_stream_ = true;
-        pairer_->add_anomaly(anomaly::kMidStream);
+        http_->pairer.add_anomaly(anomaly::kMidStream);
       }
     }
   }
@@ -163,7 +161,7 @@ void Connection::on_ack(Side sender, const Segment& seg) {
   Direction& peer = dirs_[static_cast<std::size_t>(other(sender))];
   if (!peer.reassembler.started()) return;
   std::int64_t acked = peer.reassembler.offset_of(seg.ack);
-  if (sender != *client_) pairer_->set_server_ack(static_cast<std::uint64_t>(std::max<std::int64_t>(acked, 0)));
+  if (sender != *client_ && http_) http_->pairer.set_server_ack(static_cast<std::uint64_t>(std::max<std::int64_t>(acked, 0)));
   if (peer.fin_seen) acked = std::min<std::int64_t>(acked, static_cast<std::int64_t>(peer.fin_offset));
   if (acked <= static_cast<std::int64_t>(peer.reassembler.next_offset())) return;
   // The receiver has bytes the capture never showed us: declare them lost.
@@ -183,18 +181,18 @@ void Connection::check_fin(Side side, Timestamp ts) {
 void Connection::finish(Outcome why, Timestamp ts) {
   if (finished_) return;
   finished_ = true;
-  if (!client_) return;
+  if (!client_ || !http_) return;
   for (std::size_t i = 0; i < 2; ++i) {
     Direction& d = dirs_[i];
     if (!d.parser_started) continue;
     d.reassembler.flush(ts, handlers_[i]);
     parser(static_cast<Side>(i)).finish(ts);
   }
-  pairer_->close(why);
+  http_->pairer.close(why);
 }
 
 void Connection::expire_requests(Timestamp deadline) {
-  if (pairer_) pairer_->expire(deadline);
+  if (http_) http_->pairer.expire(deadline);
 }
 
 void Connection::DirectionHandler::on_data(std::uint64_t offset, ByteView data, Timestamp ts) {

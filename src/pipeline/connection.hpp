@@ -46,7 +46,7 @@ class Connection {
   void expire_requests(Timestamp deadline);
 
   bool finished() const { return finished_; }
-  bool has_open_requests() const { return pairer_ && pairer_->has_open(); }
+  bool has_open_requests() const { return http_ && http_->pairer.has_open(); }
   // A SYN from `sender` that starts a new connection on this 4-tuple (port reuse).
   bool is_new_handshake(Side sender, const Segment& seg) const;
   std::uint64_t held_bytes() const;
@@ -76,8 +76,22 @@ class Connection {
     explicit Direction(std::uint64_t max_held) : reassembler(max_held) {}
   };
 
+  // The HTTP state exists only once a payload byte arrives, so that handshakes that never
+  // carry data (SYN floods, port scans) cost a few hundred bytes, not kilobytes.
+  struct HttpState {
+    Pairer pairer;
+    HttpParser request_parser;
+    HttpParser response_parser;
+    HttpState(const Pairer::Context& ctx, ExchangeHandler& out, const ParserLimits& limits)
+        : pairer(ctx, out),
+          request_parser(MessageKind::Request, pairer, limits),
+          response_parser(MessageKind::Response, pairer, limits) {
+      pairer.set_request_parser(&request_parser);
+    }
+  };
+
   void decide_roles(Side sender, const Segment& seg);
-  void set_client(Side client);
+  void ensure_http();
   HttpParser& parser(Side side);
   void start_direction(Side side, const Segment& seg);
   void on_ack(Side sender, const Segment& seg);
@@ -90,9 +104,7 @@ class Connection {
   std::array<Direction, 2> dirs_;
   std::array<DirectionHandler, 2> handlers_;
   std::optional<Side> client_;
-  std::optional<Pairer> pairer_;
-  std::optional<HttpParser> request_parser_;
-  std::optional<HttpParser> response_parser_;
+  std::unique_ptr<HttpState> http_;
   bool mid_stream_ = false;
   bool finished_ = false;
   std::uint64_t ack_gaps_ = 0;

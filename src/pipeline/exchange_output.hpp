@@ -6,12 +6,14 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "config/config.hpp"
 #include "exchange/classify.hpp"
 #include "exchange/exchange.hpp"
-#include "output/json_encoder.hpp"
+#include "filter/exchange_filter.hpp"
+#include "output/record_encoder.hpp"
 #include "output/sink.hpp"
 
 namespace offpath {
@@ -23,6 +25,8 @@ struct OutputCounters {
   std::uint64_t failed = 0;
   std::uint64_t published = 0;
   std::uint64_t not_published = 0;  // successful exchanges with --publish failed
+  std::uint64_t filtered = 0;       // left out by an exchange filter (--method, --status, ...)
+  std::uint64_t sampled_out = 0;    // successful exchanges left out by --sample
 };
 
 class ExchangeOutput final : public ExchangeHandler {
@@ -35,7 +39,8 @@ class ExchangeOutput final : public ExchangeHandler {
   PublishMode publish_;
   KafkaKeyMode key_mode_;
   ClassifyOptions classify_;
-  JsonEncoder encoder_;
+  ExchangeFilter filter_;  // from config.filter, checked at start-up (filter_set.hpp)
+  std::unique_ptr<RecordEncoder> encoder_;  // --format
   Sink& sink_;
   std::string buffer_;
   std::string key_;

@@ -1,27 +1,123 @@
 #include "pipeline/pipeline.hpp"
 
+#include "pipeline/dispatcher.hpp"
+
 namespace offpath {
 
-Pipeline::Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink)
-    : output_(config, classify, sink), worker_(config, output_) {}
+namespace {
+
+void add(ConnectionCounters& into, const ConnectionCounters& c) {
+  into.reassembly.delivered_bytes += c.reassembly.delivered_bytes;
+  into.reassembly.duplicate_bytes += c.reassembly.duplicate_bytes;
+  into.reassembly.gap_bytes += c.reassembly.gap_bytes;
+  into.reassembly.gaps += c.reassembly.gaps;
+  into.reassembly.overlap_conflicts += c.reassembly.overlap_conflicts;
+  into.reassembly.held_overflows += c.reassembly.held_overflows;
+  into.parser.messages += c.parser.messages;
+  into.parser.sync_skipped_bytes += c.parser.sync_skipped_bytes;
+  into.parser.tunnel_bytes += c.parser.tunnel_bytes;
+  into.parser.failed_bytes += c.parser.failed_bytes;
+  into.parser.parse_errors += c.parser.parse_errors;
+  into.parser.resyncs += c.parser.resyncs;
+  into.parser.gap_filled_bytes += c.parser.gap_filled_bytes;
+  into.orphan_responses += c.orphan_responses;
+  into.late_responses += c.late_responses;
+  into.ack_gaps += c.ack_gaps;
+}
+
+void add(WorkerCounters& into, const WorkerCounters& c) {
+  into.segments += c.segments;
+  into.segments_without_flow += c.segments_without_flow;
+  into.flows_created += c.flows_created;
+  into.flows_closed += c.flows_closed;
+  into.flows_timed_out += c.flows_timed_out;
+  into.flows_evicted += c.flows_evicted;
+  into.flows_evicted_for_memory += c.flows_evicted_for_memory;
+  into.flows_reused += c.flows_reused;
+  add(into.connections, c.connections);
+}
+
+void add(OutputCounters& into, const OutputCounters& c) {
+  for (std::size_t i = 0; i < into.by_outcome.size(); ++i) into.by_outcome[i] += c.by_outcome[i];
+  for (std::size_t i = 0; i < into.by_error.size(); ++i) into.by_error[i] += c.by_error[i];
+  into.exchanges += c.exchanges;
+  into.failed += c.failed;
+  into.published += c.published;
+  into.not_published += c.not_published;
+  into.filtered += c.filtered;
+  into.sampled_out += c.sampled_out;
+}
+
+void add(PipelineCounters& into, const WorkerLane& lane) {
+  add(into.worker, lane.worker().counters());
+  add(into.output, lane.output().counters());
+  into.active_flows += lane.worker().active_flows();
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live) {
+  const unsigned workers = config.workers < 1 ? 1 : config.workers;
+  if (workers == 1) {
+    inline_ = std::make_unique<WorkerLane>(config, classify, sink);
+    return;
+  }
+  std::vector<SpscQueue<SegmentBatch>*> queues;
+  for (unsigned i = 0; i < workers; ++i) {
+    threads_.push_back(std::make_unique<WorkerThread>(config, classify, sink, live));
+    queues.push_back(&threads_.back()->queue());
+  }
+  dispatcher_ = std::make_unique<Dispatcher>(std::move(queues), live);
+  for (auto& t : threads_) t->start();
+}
+
+Pipeline::~Pipeline() {
+  // A pipeline torn down without finish() (an error path) still stops its threads.
+  if (!finished_) finish(Outcome::CaptureEnded);
+}
 
 void Pipeline::on_frame(const Frame& frame) {
   Segment seg;
   if (frame.ts > last_ts_) last_ts_ = frame.ts;
   if (decoder_.decode(frame, seg) != DecodeOutcome::Tcp) return;
-  worker_.on_segment(seg);
+  if (inline_) {
+    inline_->worker().on_segment(seg);
+  } else {
+    dispatcher_->dispatch(seg);
+  }
 }
 
-void Pipeline::on_idle(Timestamp now) { worker_.on_time(now); }
+void Pipeline::on_idle(Timestamp now) {
+  if (inline_) {
+    inline_->worker().on_time(now);
+    inline_->flush_output();
+  } else {
+    dispatcher_->tick(now);
+  }
+}
 
-void Pipeline::finish(Outcome why) { worker_.finish_all(why, last_ts_); }
+void Pipeline::finish(Outcome why) {
+  if (finished_) return;
+  finished_ = true;
+  if (inline_) {
+    inline_->worker().finish_all(why, last_ts_);
+    inline_->flush_output();
+    return;
+  }
+  dispatcher_->finish(why, last_ts_);
+  for (auto& t : threads_) t->join();
+}
 
 PipelineCounters Pipeline::counters() const {
   PipelineCounters c;
   c.decode = decoder_.counts();
-  c.worker = worker_.counters();
-  c.output = output_.counters();
-  c.active_flows = worker_.active_flows();
+  if (inline_) {
+    add(c, *inline_);
+    return c;
+  }
+  c.workers = static_cast<unsigned>(threads_.size());
+  for (const auto& t : threads_) add(c, t->lane());
+  c.queue_drops = dispatcher_->queue_drops();
   return c;
 }
 
@@ -50,7 +146,8 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
   }
   const auto& w = p.worker;
   line("flows=" + num(w.flows_created) + " closed=" + num(w.flows_closed) + " timed_out=" +
-       num(w.flows_timed_out) + " evicted=" + num(w.flows_evicted) + " reused=" +
+       num(w.flows_timed_out) + " evicted=" + num(w.flows_evicted) + " evicted_for_memory=" +
+       num(w.flows_evicted_for_memory) + " reused=" +
        num(w.flows_reused) + " segments_without_flow=" + num(w.segments_without_flow));
   const auto& o = p.output;
   std::string outcomes;
@@ -59,7 +156,8 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
     outcomes += " " + std::string(to_string(static_cast<Outcome>(i))) + "=" + num(o.by_outcome[i]);
   }
   line("exchanges=" + num(o.exchanges) + " failed=" + num(o.failed) + " published=" +
-       num(o.published) + outcomes);
+       num(o.published) + " filtered=" + num(o.filtered) +
+       (o.sampled_out != 0 ? " sampled_out=" + num(o.sampled_out) : std::string()) + outcomes);
   const auto& r = w.connections.reassembly;
   const auto& h = w.connections.parser;
   line("reassembly gaps=" + num(r.gaps) + " gap_bytes=" + num(r.gap_bytes) +
@@ -71,6 +169,16 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
        num(w.connections.late_responses) + " resyncs=" + num(h.resyncs) +
        " skipped_bytes=" + num(h.sync_skipped_bytes) + " tunnel_bytes=" + num(h.tunnel_bytes) +
        " unparsed_bytes=" + num(h.failed_bytes));
+  if (p.workers > 1) {
+    std::uint64_t drops = 0;
+    std::string per_worker;
+    for (std::uint64_t d : p.queue_drops) {
+      drops += d;
+      per_worker += (per_worker.empty() ? "" : ",") + num(d);
+    }
+    line("workers=" + num(p.workers) + " queue_drops=" + num(drops) +
+         (drops != 0 ? " per_worker=" + per_worker : std::string()));
+  }
   line("output written=" + num(sink.written) + " delivered=" + num(sink.delivered) +
        " failed=" + num(sink.failed) + " spooled=" + num(sink.spooled) + " dropped=" +
        num(sink.dropped));

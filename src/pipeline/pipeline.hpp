@@ -1,10 +1,20 @@
 // Pipeline: what happens to a frame after capture. Decodes it on the capture thread and
-// hands the segment to the worker that owns its flow. This build runs one worker inline
-// on the capture thread (deterministic order, used by replays and tests).
+// hands the segment to the worker that owns its flow.
+//
+// With one worker (--workers 1) the worker runs inline on the capture thread: no thread,
+// no queue, exchanges in a deterministic order (replays and tests rely on it). With N > 1
+// workers, a Dispatcher shards segments by the symmetric flow hash into one SPSC queue per
+// WorkerThread; each worker owns its flows and its output buffer, so nothing on the
+// per-packet path takes a lock. Exchanges of different connections then come out in no
+// particular order (those of one connection stay in order).
+//
+// Threads: every method runs on the capture thread. finish() drains the queues, ends all
+// flows and joins the workers; counters() is complete only after finish().
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "capture/source.hpp"
 #include "config/config.hpp"
@@ -13,6 +23,7 @@
 #include "output/sink.hpp"
 #include "pipeline/exchange_output.hpp"
 #include "pipeline/worker.hpp"
+#include "pipeline/worker_thread.hpp"
 
 namespace offpath {
 
@@ -21,11 +32,21 @@ struct PipelineCounters {
   WorkerCounters worker;
   OutputCounters output;
   std::size_t active_flows = 0;
+  unsigned workers = 1;
+  std::vector<std::uint64_t> queue_drops;  // per worker; live sources only
 };
+
+class Dispatcher;
 
 class Pipeline final : public FrameHandler {
  public:
-  Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink);
+  // `live`: the source is a live capture (a full worker queue drops the segment instead
+  // of waiting for the worker). config.workers (at least 1) sets the worker count.
+  Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live);
+  ~Pipeline() override;
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
   void on_frame(const Frame& frame) override;
   void on_idle(Timestamp now) override;
   // Ends every open flow (end of capture or shutdown) so that open requests are emitted.
@@ -34,9 +55,11 @@ class Pipeline final : public FrameHandler {
 
  private:
   Decoder decoder_;
-  ExchangeOutput output_;
-  Worker worker_;
+  std::unique_ptr<WorkerLane> inline_;                  // --workers 1
+  std::vector<std::unique_ptr<WorkerThread>> threads_;  // --workers N > 1
+  std::unique_ptr<Dispatcher> dispatcher_;
   Timestamp last_ts_;
+  bool finished_ = false;
 };
 
 // The end-of-run summary printed on stderr.

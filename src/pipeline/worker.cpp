@@ -37,6 +37,10 @@ Worker::Worker(const Config& config, ExchangeOutput& output)
   limits_.max_body = config.record.max_body;
   limits_.max_header_bytes = config.record.max_header_bytes;
   limits_.max_uri_bytes = config.record.max_uri_bytes;
+  if (config.filter.connect_failures) {
+    connect_failures_ = std::make_unique<ConnectFailureDetector>(
+        static_cast<std::int64_t>(config.reassembly.response_timeout_s) * 1'000'000, output_);
+  }
 }
 
 void Worker::retire(Table::Entry& entry) {
@@ -45,11 +49,13 @@ void Worker::retire(Table::Entry& entry) {
 
 void Worker::on_segment(const Segment& seg) {
   ++counters_.segments;
+  if (connect_failures_) connect_failures_->on_segment(seg);
   if (seg.ts > now_) now_ = seg.ts;
   Side sender;
   FlowKey key = FlowKey::of(seg, sender);
   Table::Entry* entry = table_.touch(key, seg.ts);
   if (entry != nullptr && entry->value->is_new_handshake(sender, seg)) {
+    held_total_ -= entry->value->held_bytes();
     if (!entry->value->finished()) {
       entry->value->finish(Outcome::ConnectionClosed, seg.ts);
       ++counters_.flows_closed;
@@ -72,8 +78,16 @@ void Worker::on_segment(const Segment& seg) {
   }
   if (entry != nullptr) {
     bool was_finished = entry->value->finished();
+    const std::uint64_t held_before = entry->value->held_bytes();
     entry->value->on_segment(sender, seg);
+    held_total_ = held_total_ - held_before + entry->value->held_bytes();
     if (!was_finished && entry->value->finished()) ++counters_.flows_closed;
+    // Out-of-order bytes held by all flows together stay under --max-buffered-bytes:
+    // the least recently active flows go first.
+    while (held_total_ > config_.reassembly.max_buffered_bytes && !table_.empty()) {
+      ++counters_.flows_evicted_for_memory;
+      evict_oldest(seg.ts);
+    }
   }
   if (now_.micros - last_sweep_.micros >= kSweepIntervalMicros) sweep(now_);
 }
@@ -86,6 +100,7 @@ void Worker::on_time(Timestamp now) {
 void Worker::evict_oldest(Timestamp now) {
   Table::Entry* oldest = table_.oldest();
   if (oldest == nullptr) return;
+  held_total_ -= oldest->value->held_bytes();
   if (!oldest->value->finished()) {
     oldest->value->finish(Outcome::Evicted, now);
     ++counters_.flows_evicted;
@@ -96,6 +111,7 @@ void Worker::evict_oldest(Timestamp now) {
 
 void Worker::sweep(Timestamp now) {
   last_sweep_ = now;
+  if (connect_failures_) connect_failures_->on_time(now);
   const std::int64_t idle = static_cast<std::int64_t>(config_.reassembly.flow_idle_timeout_s) * 1'000'000;
   const std::int64_t response =
       static_cast<std::int64_t>(config_.reassembly.response_timeout_s) * 1'000'000;
@@ -108,6 +124,7 @@ void Worker::sweep(Timestamp now) {
     if (c.finished()) {
       if (quiet >= kFinishedLingerMicros) done.push_back(e.key);
     } else if (quiet >= idle) {
+      held_total_ -= c.held_bytes();
       c.finish(Outcome::Timeout, now);
       ++counters_.flows_timed_out;
       done.push_back(e.key);
@@ -126,6 +143,7 @@ void Worker::sweep(Timestamp now) {
 
 void Worker::finish_all(Outcome why, Timestamp now) {
   if (now < now_) now = now_;
+  if (connect_failures_) connect_failures_->finish(now);
   table_.walk_oldest([&](Table::Entry& e) {
     if (!e.value->finished()) e.value->finish(why, now);
     retire(e);

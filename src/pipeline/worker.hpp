@@ -11,6 +11,7 @@
 #include "decode/segment.hpp"
 #include "flow/flow_table.hpp"
 #include "pipeline/connection.hpp"
+#include "pipeline/connect_failures.hpp"
 #include "pipeline/exchange_output.hpp"
 
 namespace offpath {
@@ -22,6 +23,7 @@ struct WorkerCounters {
   std::uint64_t flows_closed = 0;
   std::uint64_t flows_timed_out = 0;
   std::uint64_t flows_evicted = 0;
+  std::uint64_t flows_evicted_for_memory = 0;  // of flows_evicted: --max-buffered-bytes
   std::uint64_t flows_reused = 0;  // a new handshake on the 4-tuple of a finished flow
   ConnectionCounters connections;  // summed over finished connections
 };
@@ -46,9 +48,11 @@ class Worker {
 
   const Config& config_;
   ExchangeOutput& output_;
+  std::unique_ptr<ConnectFailureDetector> connect_failures_;  // --connect-failures
   ParserLimits limits_;
   Table table_;
   WorkerCounters counters_;
+  std::uint64_t held_total_ = 0;  // out-of-order bytes held by all flows of this worker
   Timestamp now_;
   Timestamp last_sweep_;
 };

@@ -38,6 +38,13 @@ SegmentOutcome StreamReassembler::add(std::uint32_t seq, ByteView data, Timestam
     std::size_t skip = static_cast<std::size_t>(next_ - uoff);
     counters_.duplicate_bytes += skip;
     ByteView fresh = data.subspan(skip);
+    // Bytes that reach into held data: the held (first) copy wins; hold() compares them.
+    if (!held_.empty() && held_.begin()->first < uend) {
+      auto keep = static_cast<std::size_t>(held_.begin()->first - next_);
+      hold(held_.begin()->first, fresh.subspan(keep));
+      fresh = fresh.first(keep);
+      uend = next_ + keep;
+    }
     std::uint64_t at = next_;
     next_ = uend;
     counters_.delivered_bytes += fresh.size();

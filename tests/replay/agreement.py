@@ -20,7 +20,8 @@ def conn_of(rec):
 
 
 def offpath_exchanges(binary, capture):
-    out = subprocess.run([binary, "-r", capture, "--publish", "all", "--max-body", "0", "-q"],
+    out = subprocess.run([binary, "-r", capture, "--publish", "all", "--max-body", "0", "-q",
+                          "--workers", "1"],
                          capture_output=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"offpath failed on {capture}: {out.stderr.decode(errors='replace')}")

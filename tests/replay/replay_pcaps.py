@@ -20,7 +20,7 @@ def conn_of(rec):
 
 
 def actual(binary, capture, extra):
-    out = subprocess.run([binary, "-r", capture, "--publish", "all", "-q"] + extra,
+    out = subprocess.run([binary, "-r", capture, "--publish", "all", "-q", "--workers", "1"] + extra,
                          capture_output=True, timeout=120)
     if out.returncode != 0:
         raise RuntimeError(f"offpath exited {out.returncode}: {out.stderr.decode()}")

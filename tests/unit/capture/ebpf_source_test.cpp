@@ -2,6 +2,7 @@
 // kernel-side filtering proven by the counters, large transfers whole, attach and
 // detach that leave foreign TC state alone, restart after a killed run.
 #include "capture/ebpf_source.hpp"
+#include "capture/pcap_file_source.hpp"
 
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
@@ -182,6 +183,68 @@ TEST_F(EbpfSourceTest, OneMegabyteResponseArrivesWholeThroughGso) {
   auto stats = (*source)->stats();
   EXPECT_EQ(stats.truncated, 0u);
   EXPECT_EQ(stats.kernel_drops, 0u);
+}
+
+TEST_F(EbpfSourceTest, RingBufferLossesAreCountedAsKernelDrops) {
+  // 4 MB through a 1 MiB ring nobody reads: most records cannot be reserved.
+  std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n" +
+                         std::string(4 << 20, 'z');
+  Server server(*lab_, "192.0.2.2", kPort, response);
+  ASSERT_TRUE(server.ok());
+  auto o = options();
+  o.buffer_mb = 1;
+  auto source = EbpfSource::open(o);
+  ASSERT_TRUE(source.ok()) << source.error().message;
+  ASSERT_EQ(exchange("192.0.2.2", kPort, kRequest), response);
+  auto counters = (*source)->kernel_counters();
+  ASSERT_TRUE(counters.ok()) << counters.error().message;
+  const auto& c = counters.value();
+  EXPECT_GT(c[OFFPATH_CNT_LOST_RINGBUF_FULL], 0u);
+  EXPECT_GT(c[OFFPATH_CNT_SUBMITTED], 0u);
+  EXPECT_EQ(c[OFFPATH_CNT_SEEN], sum_of_outcomes(c));
+  EXPECT_EQ((*source)->stats().kernel_drops, c[OFFPATH_CNT_LOST_RINGBUF_FULL]);
+  // What did fit is still delivered, whole.
+  Collector collector;
+  Running running(**source, collector);
+  EXPECT_TRUE(wait_for([&] {
+    return collector.frames().size() >= c[OFFPATH_CNT_SUBMITTED];
+  }));
+  EXPECT_EQ(running.stop(), "");
+  EXPECT_EQ(collector.frames().size(), (*source)->kernel_counters().value()[OFFPATH_CNT_SUBMITTED]);
+  for (const auto& f : collector.frames()) EXPECT_EQ(f.bytes.size(), f.wire_len);
+}
+
+TEST_F(EbpfSourceTest, WritesWhatItDeliversToAPcapFile) {
+  Server server(*lab_, "192.0.2.2", kPort, kResponse);
+  ASSERT_TRUE(server.ok());
+  std::string path = ::testing::TempDir() + "oplive-ebpf-" + std::to_string(::getpid()) + ".pcap";
+  auto o = options();
+  o.write_file = path;
+  std::vector<Captured> delivered;
+  {
+    auto source = EbpfSource::open(o);
+    ASSERT_TRUE(source.ok()) << source.error().message;
+    Collector collector;
+    Running running(**source, collector);
+    ASSERT_EQ(exchange("192.0.2.2", kPort, kRequest), kResponse);
+    ASSERT_TRUE(wait_for([&] { return closed_both_ways(collector, kPort); }));
+    EXPECT_EQ(running.stop(), "");
+    delivered = collector.frames();
+  }
+  auto replay = PcapFileSource::open(path);
+  ASSERT_TRUE(replay.ok()) << replay.error().message;
+  EXPECT_EQ((*replay)->link_type(), LinkType::Ethernet);
+  Collector replayed;
+  std::atomic<bool> stop{false};
+  ASSERT_TRUE((*replay)->run(replayed, stop).ok());
+  auto frames = replayed.frames();
+  ASSERT_EQ(frames.size(), delivered.size());
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    EXPECT_EQ(frames[i].bytes, delivered[i].bytes) << i;
+    EXPECT_EQ(frames[i].wire_len, delivered[i].wire_len) << i;
+    EXPECT_EQ(frames[i].ts, delivered[i].ts) << i;
+  }
+  ::unlink(path.c_str());
 }
 
 TEST_F(EbpfSourceTest, SnaplenTruncationIsFlaggedAndCounted) {

@@ -300,6 +300,8 @@ inline bool wait_for(const std::function<bool()>& done,
   return done();
 }
 
+constexpr std::uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04;
+
 // The TCP segment in a captured frame.
 struct Segment {
   std::string src, dst;
@@ -365,22 +367,29 @@ inline std::optional<Segment> parse_segment(const Captured& f) {
   return s;
 }
 
-constexpr std::uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04;
-
 // Bytes sent from port `from` to port `to`, in sequence order, from the captured
-// segments (each sequence number once). Empty when nothing was captured.
+// segments: retransmissions and overlaps count once, a hole shows as "<gap>". Sequence
+// numbers are taken relative to the SYN, so they may wrap.
 inline std::string stream_bytes(const std::vector<Segment>& segs, std::uint16_t from,
                                 std::uint16_t to) {
-  std::map<std::uint32_t, std::string> by_seq;
+  std::optional<std::uint32_t> base;
   for (const auto& s : segs) {
-    if (s.sport == from && s.dport == to && !s.payload.empty()) by_seq.emplace(s.seq, s.payload);
+    if (s.sport == from && s.dport == to && (s.flags & kSyn)) base = s.seq + 1;
+  }
+  std::multimap<std::uint32_t, std::string> by_offset;
+  for (const auto& s : segs) {
+    if (s.sport != from || s.dport != to || s.payload.empty()) continue;
+    if (!base) base = s.seq;
+    by_offset.emplace(s.seq - *base, s.payload);
   }
   std::string out;
-  std::optional<std::uint32_t> next;
-  for (const auto& [seq, data] : by_seq) {
-    if (next && seq != *next) return out + "<gap>";
-    out += data;
-    next = seq + static_cast<std::uint32_t>(data.size());
+  std::uint32_t next = 0;
+  for (const auto& [offset, data] : by_offset) {
+    if (offset > next) return out + "<gap>";
+    std::uint32_t end = offset + static_cast<std::uint32_t>(data.size());
+    if (end <= next) continue;
+    out += data.substr(next - offset);
+    next = end;
   }
   return out;
 }

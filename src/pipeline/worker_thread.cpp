@@ -1,0 +1,57 @@
+#include "pipeline/worker_thread.hpp"
+
+namespace offpath {
+
+namespace {
+Sink& sink_for(std::unique_ptr<FileSinkBuffer>& buffer, Sink& sink) {
+  if (auto* file = dynamic_cast<FileSink*>(&sink); file != nullptr) {
+    buffer = std::make_unique<FileSinkBuffer>(*file);
+    return *buffer;
+  }
+  return sink;
+}
+}  // namespace
+
+WorkerLane::WorkerLane(const Config& config, const ClassifyOptions& classify, Sink& sink)
+    : output_(config, classify, sink_for(buffer_, sink)), worker_(config, output_) {}
+
+void WorkerLane::flush_output() {
+  if (buffer_) buffer_->flush(std::chrono::milliseconds(0));
+}
+
+WorkerThread::WorkerThread(const Config& config, const ClassifyOptions& classify, Sink& sink,
+                           bool live)
+    : lane_(config, classify, sink), live_(live), queue_(kQueueSlots) {}
+
+WorkerThread::~WorkerThread() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void WorkerThread::start() { thread_ = std::thread([this] { run(); }); }
+
+void WorkerThread::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void WorkerThread::run() {
+  Worker& worker = lane_.worker();
+  for (;;) {
+    SegmentBatch* batch = queue_.front();
+    if (batch == nullptr) {
+      if (live_ && lane_.has_buffered_output()) lane_.flush_output();
+      queue_.wait_not_empty();
+      continue;
+    }
+    for (std::size_t i = 0; i < batch->count; ++i) worker.on_segment(batch->segments[i]);
+    if (batch->tick.micros != 0) worker.on_time(batch->tick);
+    const bool finish = batch->finish;
+    if (finish) {
+      worker.finish_all(batch->finish_why, batch->finish_ts);
+      lane_.flush_output();
+    }
+    queue_.pop();
+    if (finish) return;
+  }
+}
+
+}  // namespace offpath

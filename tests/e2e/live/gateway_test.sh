@@ -1,0 +1,188 @@
+#!/bin/bash
+# End-to-end live capture through a real gateway, as root, in network namespaces made here:
+#
+#   client ns (curl) ── veth ── gateway ns (nginx :8080, offpath on the client-side veth)
+#                                    └── veth ── backend ns (python3 http.server :8081)
+#
+# Usage: gateway_test.sh OFFPATH_BINARY pcap|ebpf SCENARIO
+#   mix       keep-alive GETs, a POST, a 1 MB download, 404, 500, then the backend stops
+#             and nginx answers 502: every exchange captured, paired and classified.
+#   refused   the backend refuses connections from the start: 502, backend_unavailable.
+#   reset     a client resets its connection while the backend is still thinking:
+#             no response, outcome connection_reset.
+#   detach    (ebpf) a second instance on the same veth is refused; after exit no filter
+#             of ours is left; a SIGKILLed run is cleaned up by the next one.
+# Exit 0 on success, 1 on failure, 77 when it cannot run here (not root, no nginx).
+set -euo pipefail
+
+BIN=${1:?offpath binary}
+BACKEND=${2:?pcap or ebpf}
+SCENARIO=${3:?scenario}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+
+if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root"; exit 77; fi
+for tool in nginx curl ip tc "$PY"; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+
+ID="oplive-$$-${BACKEND}-${SCENARIO}"
+# shellcheck source=lab.sh
+source "$HERE/lab.sh"
+start_nginx
+
+# --- offpath -----------------------------------------------------------------------------
+OFFPATH_ARGS=(-i g0 --capture "$BACKEND" --publish all --port 8080)
+capturing() {
+  if [[ $BACKEND == ebpf ]]; then
+    in_g tc filter show dev g0 ingress | grep -q offpath_ingress
+  else
+    # A packet socket bound in the gateway namespace.
+    [[ $(in_g cat /proc/net/packet | wc -l) -gt 1 ]]
+  fi
+}
+start_offpath() {  # $1: name of the output files
+  ip netns exec "$NS_G" "$BIN" "${OFFPATH_ARGS[@]}" >"$WORK/$1.jsonl" 2>"$WORK/$1.err" &
+  OFFPATH_PID=$!
+  PIDS+=("$OFFPATH_PID")
+  wait_until 10 capturing || fail "offpath did not start capturing: $(cat "$WORK/$1.err")"
+}
+stop_offpath() {
+  sleep 1  # let the last packets reach the ring
+  kill -TERM "$OFFPATH_PID"
+  local rc=0
+  for _ in $(seq 150); do kill -0 "$OFFPATH_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$OFFPATH_PID" 2>/dev/null && fail "offpath did not exit within 15 s of SIGTERM"
+  wait "$OFFPATH_PID" || rc=$?
+  [[ $rc -eq 0 ]] || fail "offpath exited with $rc"
+}
+
+# Compares the exchanges offpath printed with the expected ones (order-insensitive).
+# Each expected line: METHOD URI STATUS OUTCOME ERROR_TYPE [BODY_SIZE] (- for null).
+check_exchanges() {  # $1: jsonl file, stdin: expected lines
+  cat >"$WORK/expected.txt"
+  "$PY" - "$1" "$WORK/expected.txt" <<'PYEOF'
+import json, sys
+got = []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    ex = json.loads(line)
+    assert ex["client"]["ip"] == "192.0.2.1", ex["client"]
+    assert ex["server"]["ip"] == "192.0.2.2" and ex["server"]["port"] == 8080, ex["server"]
+    req, resp = ex.get("request"), ex.get("response")
+    row = [req["method"] if req else "-", req["uri"] if req else "-",
+           str(resp["status"]) if resp else "-", ex["outcome"], ex["error_type"] or "-"]
+    got.append((row, resp))
+want = [l.split() for l in open(sys.argv[2]).read().strip().splitlines()]
+def key(r): return " ".join(r[:5])
+ok = True
+remaining = list(got)
+for w in want:
+    match = next((g for g in remaining if key(g[0]) == key(w)), None)
+    if match is None:
+        print("missing exchange:", key(w)); ok = False; continue
+    remaining.remove(match)
+    if len(w) > 5:
+        size = match[1]["body_size"] if match[1] else None
+        if str(size) != w[5]:
+            print("body_size of", key(w), "is", size, "not", w[5]); ok = False
+for g in remaining:
+    print("unexpected exchange:", key(g[0])); ok = False
+print(f"{len(got)} exchanges captured, {len(want)} expected")
+sys.exit(0 if ok else 1)
+PYEOF
+}
+
+curl_status() {  # $@: curl arguments and URLs; prints one status code per URL
+  local args=()
+  for a in "$@"; do
+    [[ $a == http://* ]] && args+=(-o /dev/null)
+    args+=("$a")
+  done
+  in_c curl -s --max-time 10 -w '%{http_code}\n' "${args[@]}"
+}
+
+# --- scenarios ---------------------------------------------------------------------------
+case $SCENARIO in
+mix)
+  start_backend
+  start_offpath run
+  log "keep-alive pair"
+  [[ $(curl_status http://192.0.2.2:8080/ok http://192.0.2.2:8080/ok?second | tr '\n' ' ') == "200 200 " ]] ||
+    fail "keep-alive pair"
+  [[ $(curl_status -X POST --data 'hello=world' http://192.0.2.2:8080/echo) == 200 ]] || fail "POST"
+  [[ $(curl_status http://192.0.2.2:8080/big) == 200 ]] || fail "1 MB download"
+  [[ $(curl_status http://192.0.2.2:8080/missing) == 404 ]] || fail "404"
+  [[ $(curl_status http://192.0.2.2:8080/error) == 500 ]] || fail "500"
+  log "stopping the backend"
+  kill -TERM "$BACKEND_PID"; wait "$BACKEND_PID" 2>/dev/null || true
+  [[ $(curl_status http://192.0.2.2:8080/ok?after-stop) == 502 ]] || fail "502 after stop"
+  stop_offpath
+  check_exchanges "$WORK/run.jsonl" <<'EOF' || fail "exchanges differ"
+GET /ok 200 complete - 3
+GET /ok?second 200 complete - 3
+POST /echo 200 complete - 16
+GET /big 200 complete - 1048576
+GET /missing 404 complete client_error
+GET /error 500 complete server_error
+GET /ok?after-stop 502 complete backend_unavailable
+EOF
+  ;;
+refused)
+  start_offpath run
+  [[ $(curl_status http://192.0.2.2:8080/ok?refused http://192.0.2.2:8080/missing?refused | tr '\n' ' ') == "502 502 " ]] ||
+    fail "nginx should answer 502 while the backend refuses"
+  stop_offpath
+  check_exchanges "$WORK/run.jsonl" <<'EOF' || fail "exchanges differ"
+GET /ok?refused 502 complete backend_unavailable
+GET /missing?refused 502 complete backend_unavailable
+EOF
+  ;;
+reset)
+  start_backend
+  start_offpath run
+  [[ $(curl_status http://192.0.2.2:8080/ok?before-reset) == 200 ]] || fail "GET before the reset"
+  in_c "$PY" "$HERE/reset_client.py" 192.0.2.2 8080 /slow?reset
+  stop_offpath
+  check_exchanges "$WORK/run.jsonl" <<'EOF' || fail "exchanges differ"
+GET /ok?before-reset 200 complete -
+GET /slow?reset - connection_reset backend_unavailable
+EOF
+  ;;
+detach)
+  [[ $BACKEND == ebpf ]] || { echo "SKIP: detach is an eBPF scenario"; exit 77; }
+  start_backend
+  start_offpath run
+  log "a second instance on g0 is refused"
+  rc=0
+  in_g timeout 20 "$BIN" "${OFFPATH_ARGS[@]}" >"$WORK/second.jsonl" 2>"$WORK/second.err" || rc=$?
+  [[ $rc -ne 0 ]] || fail "a second instance on g0 was accepted"
+  grep -q "already capturing on 'g0'" "$WORK/second.err" || fail "refusal does not say why: $(cat "$WORK/second.err")"
+  [[ $(curl_status http://192.0.2.2:8080/ok?first) == 200 ]] || fail "GET"
+  stop_offpath
+  [[ -z $(in_g tc filter show dev g0 ingress) && -z $(in_g tc filter show dev g0 egress) ]] ||
+    fail "filters left after exit: $(in_g tc filter show dev g0 ingress)"
+  check_exchanges "$WORK/run.jsonl" <<'EOF' || fail "exchanges differ"
+GET /ok?first 200 complete -
+EOF
+  log "a killed run is cleaned up by the next"
+  start_offpath killed
+  kill -KILL "$OFFPATH_PID"; wait "$OFFPATH_PID" 2>/dev/null || true
+  in_g tc filter show dev g0 ingress | grep -q offpath_ingress || fail "the killed run left nothing to clean"
+  start_offpath restarted
+  [[ $(in_g tc filter show dev g0 ingress | grep -c 'handle 0x4f50') -eq 1 ]] || fail "stale filter not replaced"
+  [[ $(curl_status http://192.0.2.2:8080/ok?restarted) == 200 ]] || fail "GET after restart"
+  stop_offpath
+  [[ -z $(in_g tc filter show dev g0 ingress) && -z $(in_g tc filter show dev g0 egress) ]] ||
+    fail "filters left after the restarted run"
+  check_exchanges "$WORK/restarted.jsonl" <<'EOF' || fail "exchanges differ after restart"
+GET /ok?restarted 200 complete -
+EOF
+  ;;
+*)
+  fail "unknown scenario $SCENARIO"
+  ;;
+esac
+log "PASS: $BACKEND $SCENARIO"

@@ -1,0 +1,12 @@
+# The exchange record (issue 4): field-level checks on the bundled captures, and every
+# record of every bundled and public capture validated against the native JSON Schema.
+add_test(NAME replay.record_fields
+         COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/record_fields.py
+                 --bin ${OFFPATH_BIN} --dir ${OFFPATH_PCAPS} fields)
+add_test(NAME replay.record_schema
+         COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/record_fields.py
+                 --bin ${OFFPATH_BIN} --dir ${OFFPATH_PCAPS}
+                 --schema ${PROJECT_SOURCE_DIR}/docs/schema/offpath-1.schema.json
+                 schema ${OFFPATH_SHARED_PCAPS})
+set_tests_properties(replay.record_fields replay.record_schema
+                     PROPERTIES LABELS replay TIMEOUT 300)

@@ -1,0 +1,421 @@
+// Pipeline end to end in process: frames built with PacketBuilder go through decode,
+// flow table, reassembly, parsing, pairing, classification and encoding into a
+// capturing sink; every record must be valid JSON with the expected fields.
+#include "pipeline/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "support/json.hpp"
+#include "support/packet_builder.hpp"
+#include "support/sinks.hpp"
+
+namespace offpath {
+namespace {
+
+using testing::CapturingSink;
+using testing::JsonValue;
+using testing::count;
+using testing::flag;
+using testing::is_null;
+using testing::Packet;
+using testing::PacketBuilder;
+namespace f = tcp_flags;
+
+constexpr std::int64_t kT0 = 1'700'000'000'000'000;  // packet time of the first frame
+
+class Replay {
+ public:
+  explicit Replay(const std::function<void(Config&)>& tune = {}) : config_(make(tune)),
+      pipeline_(config_, ClassifyOptions{}, sink_, /*live=*/false) {}
+
+  void send(const Packet& p) { pipeline_.on_frame(p.frame()); }
+  void finish() { pipeline_.finish(Outcome::CaptureEnded); }
+
+  // Every record, parsed; a record that is not valid JSON fails the test.
+  std::vector<JsonValue> records() {
+    std::vector<JsonValue> out;
+    for (const auto& r : sink_.records) {
+      std::string err;
+      auto v = testing::parse_json(r.payload, &err);
+      EXPECT_TRUE(v) << err << "\n" << r.payload;
+      if (v) out.push_back(*v);
+    }
+    return out;
+  }
+  PipelineCounters counters() const { return pipeline_.counters(); }
+
+ private:
+  static Config make(const std::function<void(Config&)>& tune) {
+    Config c;
+    c.publish = PublishMode::All;
+    if (tune) tune(c);
+    return c;
+  }
+  Config config_;
+  CapturingSink sink_;
+  Pipeline pipeline_;
+};
+
+// Both directions of one TCP connection; sequence numbers advance with what is sent.
+struct Tcp {
+  std::string client_ip = "10.0.0.1";
+  std::string server_ip = "10.0.0.2";
+  std::uint16_t client_port = 40000;
+  std::uint16_t server_port = 80;
+  std::uint32_t cseq = 1000;   // client's next sequence number
+  std::uint32_t sseq = 90000;  // server's next sequence number
+  std::int64_t t = kT0;        // packet time, advanced 1 ms per packet
+
+  Packet client(std::uint8_t flags, std::string_view data = {}) {
+    Packet p = PacketBuilder().eth().ipv4(client_ip, server_ip)
+                   .tcp(client_port, server_port, cseq, sseq, flags).payload(data).at_micros(t).build();
+    cseq += static_cast<std::uint32_t>(data.size()) + ((flags & (f::kSyn | f::kFin)) ? 1u : 0u);
+    t += 1000;
+    return p;
+  }
+  Packet server(std::uint8_t flags, std::string_view data = {}) {
+    Packet p = PacketBuilder().eth().ipv4(server_ip, client_ip)
+                   .tcp(server_port, client_port, sseq, cseq, flags).payload(data).at_micros(t).build();
+    sseq += static_cast<std::uint32_t>(data.size()) + ((flags & (f::kSyn | f::kFin)) ? 1u : 0u);
+    t += 1000;
+    return p;
+  }
+  void handshake(Replay& run) {
+    run.send(client(f::kSyn));
+    run.send(server(f::kSyn | f::kAck));
+    run.send(client(f::kAck));
+  }
+  void close(Replay& run) {
+    run.send(client(f::kFin | f::kAck));
+    run.send(server(f::kFin | f::kAck));
+    run.send(client(f::kAck));
+  }
+};
+
+constexpr std::uint8_t kPA = f::kPsh | f::kAck;
+constexpr std::string_view kGet = "GET /items?id=7 HTTP/1.1\r\nHost: shop\r\nUser-Agent: t\r\n\r\n";
+constexpr std::string_view k200 = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+std::string str(const JsonValue& v, std::string_view path) {
+  const JsonValue* x = v.path(path);
+  return x == nullptr ? "<missing>" : x->is_null() ? "<null>" : x->text;
+}
+
+std::vector<std::string> anomalies(const JsonValue& v) {
+  std::vector<std::string> out;
+  if (const JsonValue* a = v.path("anomalies")) {
+    for (const auto& i : a->items) out.push_back(i.text);
+  }
+  return out;
+}
+
+TEST(Pipeline, HandshakeRequestResponseFin) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));     // t0 + 3 ms
+  run.send(tcp.server(kPA, k200));     // t0 + 4 ms
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  const JsonValue& r = recs[0];
+  EXPECT_EQ(str(r, "outcome"), "complete");
+  EXPECT_EQ(str(r, "error_type"), "<null>");
+  EXPECT_FALSE(flag(r, "failed"));
+  EXPECT_EQ(str(r, "client.ip"), "10.0.0.1");
+  EXPECT_EQ(str(r, "client.port"), "40000");
+  EXPECT_EQ(str(r, "server.ip"), "10.0.0.2");
+  EXPECT_EQ(str(r, "server.port"), "80");
+  EXPECT_EQ(str(r, "request.method"), "GET");
+  EXPECT_EQ(str(r, "request.path"), "/items");
+  EXPECT_EQ(str(r, "request.query"), "id=7");
+  EXPECT_EQ(str(r, "request.host"), "shop");
+  EXPECT_EQ(str(r, "response.status"), "200");
+  EXPECT_EQ(str(r, "response.body"), "hello");
+  EXPECT_EQ(str(r, "timing.request_start"), "1700000000.003000");
+  EXPECT_EQ(str(r, "timing.latency_ms"), "1.000");
+  EXPECT_EQ(str(r, "connection.index"), "0");
+  EXPECT_TRUE(anomalies(r).empty());
+  auto c = run.counters();
+  EXPECT_EQ(c.worker.flows_created, 1u);
+  EXPECT_EQ(c.worker.flows_closed, 1u);
+  EXPECT_EQ(c.output.exchanges, 1u);
+  EXPECT_EQ(c.decode[0], 8u);  // 3 handshake + request + response + 3 close
+}
+
+TEST(Pipeline, PublishFailedKeepsOnlyFailures) {
+  Replay run([](Config& c) { c.publish = PublishMode::Failed; });
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, std::string(k200) + "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n"));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "request.uri"), "/b");
+  EXPECT_EQ(str(recs[0], "error_type"), "backend_unavailable");
+  EXPECT_EQ(str(recs[0], "connection.index"), "1");
+  EXPECT_EQ(run.counters().output.exchanges, 2u);
+  EXPECT_EQ(run.counters().output.not_published, 1u);
+}
+
+TEST(Pipeline, ResetMidResponse) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial"));
+  run.send(tcp.server(f::kRst | f::kAck));
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "connection_reset");
+  EXPECT_EQ(str(recs[0], "response.status"), "200");
+  EXPECT_EQ(str(recs[0], "response.body"), "partial");
+  EXPECT_EQ(anomalies(recs[0]), (std::vector<std::string>{"response_incomplete"}));
+}
+
+TEST(Pipeline, ResetBeforeAnyResponse) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(f::kRst));
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "connection_reset");
+  EXPECT_EQ(str(recs[0], "response"), "<null>");
+}
+
+TEST(Pipeline, SynRetryIsOneConnection) {
+  Replay run;
+  Tcp tcp;
+  Packet syn = tcp.client(f::kSyn);
+  run.send(syn);
+  syn.ts.micros += 1'000'000;
+  run.send(syn);  // retransmitted SYN, same ISN
+  run.send(tcp.server(f::kSyn | f::kAck));
+  run.send(tcp.client(f::kAck));
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(kPA, k200));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "complete");
+  EXPECT_TRUE(anomalies(recs[0]).empty());
+  EXPECT_EQ(run.counters().worker.flows_created, 1u);
+  EXPECT_EQ(run.counters().worker.flows_reused, 0u);
+}
+
+TEST(Pipeline, FourTupleReuseAfterFin) {
+  Replay run;
+  Tcp first;
+  first.handshake(run);
+  run.send(first.client(kPA, "GET /first HTTP/1.1\r\n\r\n"));
+  run.send(first.server(kPA, k200));
+  first.close(run);
+  Tcp second;  // same addresses and ports, new ISNs
+  second.cseq = 777777;
+  second.sseq = 555555;
+  second.t = first.t + 2'000'000;
+  second.handshake(run);
+  run.send(second.client(kPA, "GET /second HTTP/1.1\r\n\r\n"));
+  run.send(second.server(kPA, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"));
+  second.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[0], "request.uri"), "/first");
+  EXPECT_EQ(str(recs[0], "response.status"), "200");
+  EXPECT_EQ(str(recs[1], "request.uri"), "/second");
+  EXPECT_EQ(str(recs[1], "response.status"), "404");
+  EXPECT_EQ(str(recs[1], "connection.index"), "0");
+  EXPECT_NE(str(recs[0], "connection.id"), str(recs[1], "connection.id"));
+  EXPECT_EQ(run.counters().worker.flows_created, 2u);
+  EXPECT_EQ(run.counters().worker.flows_reused, 1u);
+}
+
+TEST(Pipeline, MidStreamPickUpOnARequest) {
+  Replay run;
+  Tcp tcp;
+  run.send(tcp.client(kPA, kGet));  // no handshake seen
+  run.send(tcp.server(kPA, k200));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "complete");
+  EXPECT_EQ(str(recs[0], "request.uri"), "/items?id=7");
+  EXPECT_EQ(str(recs[0], "response.status"), "200");
+  EXPECT_EQ(anomalies(recs[0]), (std::vector<std::string>{"mid_stream"}));
+}
+
+TEST(Pipeline, MidStreamPickUpOnAResponseIsOrphan) {
+  Replay run;
+  Tcp tcp;
+  run.send(tcp.server(kPA, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\n\r\nerr"));
+  run.send(tcp.client(f::kAck));
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(kPA, k200));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[0], "outcome"), "orphan_response");
+  EXPECT_EQ(str(recs[0], "request"), "<null>");
+  EXPECT_EQ(str(recs[0], "response.status"), "500");
+  EXPECT_EQ(str(recs[0], "client.port"), "40000");  // roles from the status line
+  EXPECT_EQ(str(recs[1], "outcome"), "complete");
+  EXPECT_EQ(str(recs[1], "request.uri"), "/items?id=7");
+  EXPECT_EQ(str(recs[1], "response.status"), "200");
+}
+
+TEST(Pipeline, MidStreamInsideABodySkipsToTheNextRequest) {
+  Replay run;
+  Tcp tcp;
+  run.send(tcp.client(kPA, "tail of an earlier body\r\n"));
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(kPA, k200));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "request.uri"), "/items?id=7");
+  EXPECT_EQ(str(recs[0], "response.status"), "200");
+  EXPECT_EQ(str(recs[0], "client.ip"), "10.0.0.1");
+}
+
+TEST(Pipeline, OutOfOrderSegments) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  std::string req = "POST /upload HTTP/1.1\r\nContent-Length: 6\r\n\r\nabcdef";
+  Packet first = tcp.client(kPA, req.substr(0, 20));
+  Packet second = tcp.client(kPA, req.substr(20));
+  run.send(second);
+  run.send(first);
+  std::string resp = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+  Packet r1 = tcp.server(kPA, resp.substr(0, 10));
+  Packet r2 = tcp.server(kPA, resp.substr(10, 10));
+  Packet r3 = tcp.server(kPA, resp.substr(20));
+  run.send(r3);
+  run.send(r1);
+  run.send(r2);
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "request.uri"), "/upload");
+  EXPECT_EQ(str(recs[0], "request.body"), "abcdef");
+  EXPECT_EQ(str(recs[0], "response.status"), "201");
+  EXPECT_EQ(str(recs[0], "response.body"), "ok");
+  EXPECT_TRUE(anomalies(recs[0]).empty());
+}
+
+TEST(Pipeline, LostSegmentInsideBodyIsAGap) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n0123456789"));
+  tcp.server(kPA, "ABCDEFGHIJ");  // lost by the capture
+  run.send(tcp.server(kPA, "klmnopqrst"));
+  run.send(tcp.client(f::kAck));  // the client got everything
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "complete");
+  EXPECT_EQ(str(recs[0], "response.body_size"), "30");
+  EXPECT_EQ(str(recs[0], "response.body_missing"), "10");
+  EXPECT_EQ(str(recs[0], "response.body"), "0123456789klmnopqrst");
+  EXPECT_EQ(anomalies(recs[0]), (std::vector<std::string>{"gap"}));
+  run.finish();  // connection counters are summed when a connection is retired
+  EXPECT_EQ(run.counters().worker.connections.reassembly.gap_bytes, 10u);
+  EXPECT_EQ(run.counters().worker.connections.ack_gaps, 1u);
+}
+
+TEST(Pipeline, LostRequestSegmentThenNextRequestStillPaired) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  tcp.client(kPA, "GET /lost HTTP/1.1\r\n\r\n");  // never captured
+  run.send(tcp.server(kPA, "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n"));  // acks the lost one
+  run.send(tcp.client(kPA, "GET /seen HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, k200));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[0], "outcome"), "orphan_response");
+  EXPECT_EQ(str(recs[0], "response.status"), "500");
+  EXPECT_EQ(str(recs[1], "request.uri"), "/seen");
+  EXPECT_EQ(str(recs[1], "response.status"), "200");
+}
+
+TEST(Pipeline, ResponseTimeoutOnPacketTime) {
+  Replay run([](Config& c) { c.reassembly.response_timeout_s = 2; });
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  // Another connection keeps packet time moving; ours stays quiet for 5 s.
+  Tcp other;
+  other.client_port = 40001;
+  other.t = tcp.t + 5'000'000;
+  run.send(other.client(f::kSyn));
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "timeout");
+  EXPECT_EQ(str(recs[0], "error_type"), "backend_unavailable");
+  EXPECT_EQ(str(recs[0], "request.uri"), "/items?id=7");
+  EXPECT_EQ(str(recs[0], "response"), "<null>");
+  // The late response is consumed; the connection's next exchange pairs correctly.
+  tcp.t = other.t + 1000;
+  run.send(tcp.server(kPA, k200));
+  run.send(tcp.client(kPA, "GET /again HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 204 No Content\r\n\r\n"));
+  tcp.close(run);
+  recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[1], "request.uri"), "/again");
+  EXPECT_EQ(str(recs[1], "response.status"), "204");
+  run.finish();
+  EXPECT_EQ(run.counters().worker.connections.late_responses, 1u);
+  EXPECT_EQ(run.records().size(), 2u);
+}
+
+TEST(Pipeline, CaptureEndWithOpenRequest) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  EXPECT_TRUE(run.records().empty());
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "capture_ended");
+}
+
+TEST(Pipeline, Ipv6AndVlanFrames) {
+  Replay run;
+  auto pkt = [](bool from_client, std::uint32_t seq, std::uint32_t ack, std::uint8_t flags,
+                std::string_view data, std::int64_t t) {
+    PacketBuilder b;
+    b.eth().vlan(10, 0x88A8).vlan(20);
+    if (from_client) {
+      b.ipv6("fd00::1", "fd00::2").tcp(50000, 8080, seq, ack, flags);
+    } else {
+      b.ipv6("fd00::2", "fd00::1").tcp(8080, 50000, seq, ack, flags);
+    }
+    return b.payload(data).at_micros(t).build();
+  };
+  run.send(pkt(true, 10, 0, f::kSyn, "", kT0));
+  run.send(pkt(false, 500, 11, f::kSyn | f::kAck, "", kT0 + 1));
+  run.send(pkt(true, 11, 501, kPA, kGet, kT0 + 2));
+  run.send(pkt(false, 501, 11 + static_cast<std::uint32_t>(kGet.size()), kPA, k200, kT0 + 3));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "client.ip"), "fd00::1");
+  EXPECT_EQ(str(recs[0], "server.port"), "8080");
+  EXPECT_EQ(str(recs[0], "response.status"), "200");
+}
+
+}  // namespace
+}  // namespace offpath
