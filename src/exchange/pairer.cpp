@@ -18,6 +18,11 @@ void Pairer::add_anomaly(std::uint32_t bits) {
   for (auto& p : pending_) p.anomalies |= bits;
 }
 
+void Pairer::mark_open(std::uint32_t bits) {
+  for (auto& p : pending_) p.anomalies |= bits;
+  if (orphan_) orphan_->anomalies |= bits;
+}
+
 Pairer::Pending* Pairer::response_candidate() {
   for (auto& p : pending_) {
     if (!p.response_started) {

@@ -48,7 +48,10 @@ class Pairer final : public MessageHandler {
   bool has_open() const { return !pending_.empty(); }
   std::uint64_t late_responses() const { return late_responses_; }
   std::uint64_t orphan_responses() const { return orphans_; }
+  // Marks every exchange of the connection from now on (e.g. picked up mid-stream).
   void add_anomaly(std::uint32_t bits);
+  // Marks only the exchanges open now (e.g. retransmissions disagreed under them).
+  void mark_open(std::uint32_t bits);
 
   void on_message_begin(MessageKind kind, HttpMessage& msg) override;
   BodyMode on_headers_complete(MessageKind kind, HttpMessage& msg) override;
@@ -58,6 +61,9 @@ class Pairer final : public MessageHandler {
 
  private:
   struct Pending {
+    // Declared so that std::optional<Pending> inside Pairer is constructible for clang
+    // (default member initializers of a nested class are otherwise not yet usable there).
+    Pending() {}  // NOLINT(modernize-use-equals-default)
     std::optional<HttpMessage> request;
     std::optional<HttpMessage> response;
     std::vector<int> interim;

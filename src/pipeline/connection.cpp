@@ -143,7 +143,11 @@ void Connection::on_segment(Side sender, const Segment& seg) {
   if (seg.has(tcp_flags::kAck) && client_) on_ack(sender, seg);
   if (!seg.payload.empty()) {
     start_direction(sender, seg);
+    const std::uint64_t conflicts = d.reassembler.counters().overlap_conflicts;
     d.reassembler.add(seg.seq, seg.payload, seg.ts, handlers_[static_cast<std::size_t>(sender)]);
+    if (d.reassembler.counters().overlap_conflicts != conflicts) {
+      http_->pairer.mark_open(anomaly::kOverlapConflict);
+    }
     if (finished_) return;
   }
   if (seg.has(tcp_flags::kFin) && client_ && !d.fin_seen) {

@@ -47,6 +47,7 @@ class Replay {
     return out;
   }
   PipelineCounters counters() const { return pipeline_.counters(); }
+  const std::vector<CapturingSink::Record>& raw() const { return sink_.records; }
 
  private:
   static Config make(const std::function<void(Config&)>& tune) {
@@ -145,6 +146,32 @@ TEST(Pipeline, HandshakeRequestResponseFin) {
   EXPECT_EQ(c.worker.flows_closed, 1u);
   EXPECT_EQ(c.output.exchanges, 1u);
   EXPECT_EQ(c.decode[0], 8u);  // 3 handshake + request + response + 3 close
+}
+
+// The message key: the connection by default; with --key correlation_id the request's
+// X-Request-ID, falling back to the connection when there is none; nothing with none.
+TEST(Pipeline, RecordKeyFollowsKeyMode) {
+  const std::string traced =
+      "GET /t HTTP/1.1\r\nHost: shop\r\nX-Request-ID: req-42\r\n\r\n";
+  struct Case {
+    KafkaKeyMode mode;
+    std::vector<std::string> keys;
+  } cases[] = {
+      {KafkaKeyMode::Connection, {"10.0.0.1:40000-10.0.0.2:80", "10.0.0.1:40000-10.0.0.2:80"}},
+      {KafkaKeyMode::CorrelationId, {"req-42", "10.0.0.1:40000-10.0.0.2:80"}},
+      {KafkaKeyMode::None, {"", ""}},
+  };
+  for (const auto& tc : cases) {
+    Replay run([&](Config& c) { c.kafka.key = tc.mode; });
+    Tcp tcp;
+    tcp.handshake(run);
+    run.send(tcp.client(kPA, traced + std::string(kGet)));
+    run.send(tcp.server(kPA, std::string(k200) + std::string(k200)));
+    tcp.close(run);
+    ASSERT_EQ(run.raw().size(), 2u);
+    EXPECT_EQ(run.raw()[0].key, tc.keys[0]) << static_cast<int>(tc.mode);
+    EXPECT_EQ(run.raw()[1].key, tc.keys[1]) << static_cast<int>(tc.mode);
+  }
 }
 
 TEST(Pipeline, PublishFailedKeepsOnlyFailures) {
