@@ -41,6 +41,12 @@ const volatile __u32 snaplen = OFFPATH_MAX_FRAME;
 const volatile __u8 filter_ports = 0;        /* 1: server_ports holds the server ports */
 const volatile __u8 filter_client_nets = 0;  /* 1: client_nets holds the client networks */
 const volatile __u8 filter_server_nets = 0;  /* 1: server_nets holds the server networks */
+/*
+ * Wake the reader only once this much is waiting; below it the reader finds the
+ * records on its next timed poll. Batches wake-ups under load (one per packet would
+ * cost a context switch each). 0: wake on every record.
+ */
+const volatile __u64 wakeup_bytes = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -249,7 +255,9 @@ static __always_inline int emit_sized(struct __sk_buff *skb, __u8 dir, __u32 cap
 		count(OFFPATH_CNT_TRUNCATED, 1);
 	count(OFFPATH_CNT_SUBMITTED, 1);
 	count(OFFPATH_CNT_SUBMITTED_BYTES, n);
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+					? BPF_RB_FORCE_WAKEUP
+					: BPF_RB_NO_WAKEUP);
 	return TC_ACT_UNSPEC;
 }
 

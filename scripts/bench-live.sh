@@ -33,7 +33,9 @@ run_wrk() {  # $1: label
   p90=$(awk '$1 == "90%" {print $2}' "$WORK/wrk-$1.txt")
   p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk-$1.txt")
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-$1.txt")
-  printf '%-22s p50 %-9s p90 %-9s p99 %-9s req/s %s\n' "$1" "$p50" "$p90" "$p99" "$rps"
+  WRK_REQUESTS=$(awk '/requests in/ {print $1}' "$WORK/wrk-$1.txt")
+  printf '%-22s p50 %-9s p90 %-9s p99 %-9s req/s %-9s requests %s\n' "$1" "$p50" "$p90" \
+    "$p99" "$rps" "$WRK_REQUESTS"
 }
 
 with_offpath() {  # $1: backend
@@ -46,7 +48,8 @@ with_offpath() {  # $1: backend
   run_wrk "offpath --capture $1"
   kill -TERM "$pid"
   wait "$pid" || fail "offpath ($1) exited with $?"
-  echo "    offpath --capture $1 printed $(wc -l <"$WORK/bench-$1.jsonl") exchanges"
+  echo "    offpath --capture $1 printed $(wc -l <"$WORK/bench-$1.jsonl") exchanges" \
+    "for $WRK_REQUESTS requests (wrk stops with some in flight)"
 }
 
 echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s through nginx, $(nproc) cores"

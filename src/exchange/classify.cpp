@@ -46,6 +46,14 @@ Classification classify(const Exchange& ex, const ClassifyOptions& options) {
     c.error_type = ErrorType::BackendUnavailable;
     c.failed = (options.failed_outcomes & (1u << static_cast<unsigned>(ex.outcome))) != 0;
   }
+  // A response cut short by a reset, a close or a timeout never reached the client whole,
+  // whatever its status line said: it fails like no response at all.
+  if (!c.failed && ex.response && !ex.response->complete && ex.outcome != Outcome::Complete &&
+      ex.outcome != Outcome::OrphanResponse &&
+      (options.failed_outcomes & (1u << static_cast<unsigned>(ex.outcome))) != 0) {
+    c.failed = true;
+    c.error_type = ErrorType::BackendUnavailable;
+  }
   if (!c.failed && options.slow_ms > 0) {
     double ms = latency_ms(ex);
     if (ms > options.slow_ms) {

@@ -156,6 +156,7 @@ void Connection::on_segment(Side sender, const Segment& seg) {
     std::int64_t off = d.reassembler.offset_of(seg.seq) + static_cast<std::int64_t>(seg.payload_len);
     d.fin_offset = static_cast<std::uint64_t>(std::max<std::int64_t>(off, 0));
   }
+  age_ack_targets(seg.ts, false);
   check_fin(Side::Lo, seg.ts);
   check_fin(Side::Hi, seg.ts);
   if (dirs_[0].ended && dirs_[1].ended) finish(Outcome::ConnectionClosed, seg.ts);
@@ -168,10 +169,27 @@ void Connection::on_ack(Side sender, const Segment& seg) {
   if (sender != *client_ && http_) http_->pairer.set_server_ack(static_cast<std::uint64_t>(std::max<std::int64_t>(acked, 0)));
   if (peer.fin_seen) acked = std::min<std::int64_t>(acked, static_cast<std::int64_t>(peer.fin_offset));
   if (acked <= static_cast<std::int64_t>(peer.reassembler.next_offset())) return;
-  // The receiver has bytes the capture never showed us: declare them lost.
-  ++ack_gaps_;
-  peer.reassembler.skip_to_offset(static_cast<std::uint64_t>(acked), seg.ts,
-                                  handlers_[static_cast<std::size_t>(other(sender))]);
+  // The receiver has bytes the capture has not shown us (yet).
+  if (peer.ack_target == 0) peer.ack_target_age = 0;
+  peer.ack_target = std::max(peer.ack_target, static_cast<std::uint64_t>(acked));
+}
+
+void Connection::age_ack_targets(Timestamp ts, bool force) {
+  constexpr int kPatiencePackets = 3;
+  for (std::size_t i = 0; i < 2 && !finished_; ++i) {
+    Direction& d = dirs_[i];
+    if (d.ack_target == 0) continue;
+    if (d.reassembler.next_offset() >= d.ack_target) {
+      d.ack_target = 0;  // the data arrived after all
+      continue;
+    }
+    if (!force && ++d.ack_target_age < kPatiencePackets) continue;
+    // Still missing: the capture lost those bytes. Declare them a gap.
+    ++ack_gaps_;
+    std::uint64_t target = d.ack_target;
+    d.ack_target = 0;
+    d.reassembler.skip_to_offset(target, ts, handlers_[i]);
+  }
 }
 
 void Connection::check_fin(Side side, Timestamp ts) {
@@ -184,6 +202,7 @@ void Connection::check_fin(Side side, Timestamp ts) {
 
 void Connection::finish(Outcome why, Timestamp ts) {
   if (finished_) return;
+  if (client_ && http_) age_ack_targets(ts, true);  // acknowledged holes are gaps now
   finished_ = true;
   if (!client_ || !http_) return;
   for (std::size_t i = 0; i < 2; ++i) {

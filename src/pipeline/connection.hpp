@@ -73,6 +73,11 @@ class Connection {
     std::uint64_t fin_offset = 0;
     bool ended = false;
     bool parser_started = false;
+    // The peer acknowledged bytes we have not seen. The hole becomes a gap only if it is
+    // still open a few packets later: a capture may show an ACK before the data it
+    // acknowledges (queues, interfaces), and that data must not be thrown away.
+    std::uint64_t ack_target = 0;
+    int ack_target_age = 0;  // packets of this connection since the target was set
     explicit Direction(std::uint64_t max_held) : reassembler(max_held) {}
   };
 
@@ -96,6 +101,7 @@ class Connection {
   void start_direction(Side side, const Segment& seg);
   void on_ack(Side sender, const Segment& seg);
   void check_fin(Side side, Timestamp ts);
+  void age_ack_targets(Timestamp ts, bool force);
 
   FlowKey key_;
   Timestamp start_;

@@ -37,8 +37,9 @@ capturing() {
   if [[ $BACKEND == ebpf ]]; then
     in_g tc filter show dev g0 ingress | grep -q offpath_ingress
   else
-    # A packet socket bound in the gateway namespace.
-    [[ $(in_g cat /proc/net/packet | wc -l) -gt 1 ]]
+    # A packet socket in the gateway namespace with the --port filter in place (libpcap
+    # rejects everything while it swaps filters in).
+    in_g ss -0 -b | grep -q ' 8080,'
   fi
 }
 start_offpath() {  # $1: name of the output files
@@ -171,7 +172,11 @@ EOF
   start_offpath killed
   kill -KILL "$OFFPATH_PID"; wait "$OFFPATH_PID" 2>/dev/null || true
   in_g tc filter show dev g0 ingress | grep -q offpath_ingress || fail "the killed run left nothing to clean"
+  stale=$(in_g tc filter show dev g0 ingress | grep -o ' id [0-9]*')
   start_offpath restarted
+  # The stale filter already satisfies "capturing": wait for the new program.
+  new_program() { [[ $(in_g tc filter show dev g0 ingress | grep -o ' id [0-9]*') != "$stale" ]]; }
+  wait_until 10 new_program || fail "the restarted run did not replace the stale filter"
   [[ $(in_g tc filter show dev g0 ingress | grep -c 'handle 0x4f50') -eq 1 ]] || fail "stale filter not replaced"
   [[ $(curl_status http://192.0.2.2:8080/ok?restarted) == 200 ]] || fail "GET after restart"
   stop_offpath

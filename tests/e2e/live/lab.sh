@@ -81,7 +81,7 @@ http {
   fastcgi_temp_path $WORK/fastcgi;
   uwsgi_temp_path $WORK/uwsgi;
   scgi_temp_path $WORK/scgi;
-  upstream backend { server 198.51.100.2:8081; keepalive 4; }
+  upstream backend { server 198.51.100.2:8081; keepalive 32; }
   server {
     listen 192.0.2.2:8080;
     location / {

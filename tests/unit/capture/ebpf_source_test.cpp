@@ -147,6 +147,38 @@ TEST_F(EbpfSourceTest, FiltersPortsInTheKernelAndDeliversTheExchange) {
   }
 }
 
+TEST_F(EbpfSourceTest, SeveralInterfacesShareOneRing) {
+  Server far(*lab_, "192.0.2.2", kPort, kResponse);
+  Server local(*lab_, "127.0.0.1", kPort, kResponse + "!", /*far=*/false);
+  ASSERT_TRUE(far.ok() && local.ok());
+  auto o = options();
+  o.interfaces = {lab_->near_if(), "lo"};
+  auto source = EbpfSource::open(o);
+  ASSERT_TRUE(source.ok()) << source.error().message;
+  EXPECT_EQ((*source)->describe(), "ebpf on " + lab_->near_if() + ", lo");
+  Collector collector;
+  Running running(**source, collector);
+  ASSERT_EQ(exchange("192.0.2.2", kPort, kRequest), kResponse);
+  ASSERT_EQ(exchange("127.0.0.1", kPort, kRequest), kResponse + "!");
+  auto fins = [&](const std::string& server) {
+    int n = 0;
+    for (const auto& s : segments(collector.frames())) {
+      if ((s.flags & kFin) && (s.src == server || s.dst == server)) ++n;
+    }
+    return n;
+  };
+  // lo runs both hooks on every packet: each FIN twice.
+  ASSERT_TRUE(wait_for([&] { return fins("192.0.2.2") >= 2 && fins("127.0.0.1") >= 4; }));
+  EXPECT_EQ(running.stop(), "");
+  std::vector<Segment> veth, loopback;
+  for (const auto& s : segments(collector.frames())) {
+    (s.dst == "127.0.0.1" || s.src == "127.0.0.1" ? loopback : veth).push_back(s);
+  }
+  EXPECT_EQ(stream_bytes(veth, kPort, client_ports(veth, kPort).at(0)), kResponse);
+  EXPECT_EQ(stream_bytes(loopback, kPort, client_ports(loopback, kPort).at(0)),
+            kResponse + "!");
+}
+
 TEST_F(EbpfSourceTest, OneMegabyteResponseArrivesWholeThroughGso) {
   std::string body(1 << 20, '\0');
   for (std::size_t i = 0; i < body.size(); ++i) {

@@ -170,9 +170,11 @@ inline std::string read_to_eof(int fd) {
 // the blank line), answers `response`, closes. Serves until destroyed.
 class Server {
  public:
-  Server(VethLab& lab, const std::string& ip, std::uint16_t port, std::string response)
+  // far = false: listen in the near namespace (e.g. on 127.0.0.1).
+  Server(VethLab& lab, const std::string& ip, std::uint16_t port, std::string response,
+         bool far = true)
       : response_(std::move(response)) {
-    fd_ = lab.in_far([&] {
+    auto make = [&] {
       socklen_t len;
       auto addr = make_addr(ip, port, &len);
       int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -183,7 +185,8 @@ class Server {
         return -1;
       }
       return fd;
-    });
+    };
+    fd_ = far ? lab.in_far(make) : make();
     if (fd_ >= 0) thread_ = std::thread([this] { serve(); });
   }
   ~Server() {

@@ -81,6 +81,44 @@ TEST_F(PcapLiveTest, CapturesTheFilteredExchangeWholeAndNothingElse) {
   EXPECT_EQ(stats.truncated, 0u);
 }
 
+TEST_F(PcapLiveTest, SeveralInterfacesArePolledTogether) {
+  Server far(*lab_, "192.0.2.2", kPort, kResponse);
+  Server local(*lab_, "127.0.0.1", kPort, kResponse + "!", /*far=*/false);
+  ASSERT_TRUE(far.ok() && local.ok());
+  auto o = options();
+  o.interfaces = {lab_->near_if(), "lo"};
+  o.ports = {kPort};
+  auto source = PcapLiveSource::open(o);
+  ASSERT_TRUE(source.ok()) << source.error().message;
+  EXPECT_EQ((*source)->describe(), "pcap on " + lab_->near_if() + ", lo filter '" +
+                                       (*source)->filter_expression() + "'");
+  Collector collector;
+  Running running(**source, collector);
+  ASSERT_EQ(exchange("192.0.2.2", kPort, kRequest), kResponse);
+  ASSERT_EQ(exchange("127.0.0.1", kPort, kRequest), kResponse + "!");
+  auto fins = [&](const std::string& server) {
+    int n = 0;
+    for (const auto& s : segments(collector.frames())) {
+      if ((s.flags & kFin) && (s.src == server || s.dst == server)) ++n;
+    }
+    return n;
+  };
+  // On lo every packet is seen once: both FINs.
+  ASSERT_TRUE(wait_for([&] { return fins("192.0.2.2") >= 2 && fins("127.0.0.1") >= 2; }));
+  EXPECT_EQ(running.stop(), "");
+  std::vector<Segment> veth, loopback;
+  for (const auto& s : segments(collector.frames())) {
+    (s.dst == "127.0.0.1" || s.src == "127.0.0.1" ? loopback : veth).push_back(s);
+  }
+  for (const auto* segs : {&veth, &loopback}) {
+    auto clients = client_ports(*segs, kPort);
+    ASSERT_EQ(clients.size(), 1u);
+    EXPECT_EQ(stream_bytes(*segs, clients[0], kPort), kRequest);
+  }
+  EXPECT_EQ(stream_bytes(loopback, kPort, client_ports(loopback, kPort)[0]), kResponse + "!");
+  EXPECT_EQ(stream_bytes(veth, kPort, client_ports(veth, kPort)[0]), kResponse);
+}
+
 TEST_F(PcapLiveTest, SnaplenTruncatesAndCounts) {
   Server server(*lab_, "192.0.2.2", kPort, kResponse + std::string(3000, 'x'));
   ASSERT_TRUE(server.ok());
