@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Makes the reassembly test captures from a real one: drops, swaps, duplicates, alters
 or resets chosen frames, the way a lossy capture point or a misbehaving stack would.
-Frames are numbered from 1 as tshark numbers them; operations apply in the order given.
+Frames are numbered from 1 as tshark numbers them. Swaps apply first, then copies are
+inserted after the frame they copy (wherever it now is), then drops and cuts.
 Only classic little-endian pcap files with Ethernet + IPv4 + TCP frames are supported.
 
   mangle-pcap.py IN OUT [--drop N,..] [--swap N:M] [--dup N] [--dup-altered N]
@@ -62,6 +63,11 @@ def main():
         pkt[tcp + 13] = 0x14  # RST + ACK
         struct.pack_into("!H", pkt, 16, payload - 14)  # IPv4 total length
         f[3] = len(pkt)
+    for pair in a.swap:
+        x, y = (int(v) for v in pair.split(":"))
+        i = next(k for k, (num, _) in enumerate(tagged) if num == x)
+        j = next(k for k, (num, _) in enumerate(tagged) if num == y)
+        tagged[i], tagged[j] = tagged[j], tagged[i]
     for n in a.dup + a.dup_altered:
         f = frames[n - 1]
         copy = [f[0], f[1] + 1, bytearray(f[2]), f[3]]
@@ -69,11 +75,6 @@ def main():
             copy[2][-1] ^= 0x20
         pos = next(i for i, (num, _) in enumerate(tagged) if num == n)
         tagged.insert(pos + 1, (None, copy))
-    for pair in a.swap:
-        x, y = (int(v) for v in pair.split(":"))
-        i = next(k for k, (num, _) in enumerate(tagged) if num == x)
-        j = next(k for k, (num, _) in enumerate(tagged) if num == y)
-        tagged[i], tagged[j] = tagged[j], tagged[i]
     drop = {int(v) for v in a.drop.split(",") if v}
     kept = [(num, f) for num, f in tagged if num not in drop]
     if a.keep_from:

@@ -3,6 +3,8 @@
 --publish all and its exchanges must be exactly those of NAME.expected.jsonl, in order:
 connection, method, URI, final status and outcome. (For parse errors the method and URI
 are what offpath could salvage of bytes that are not HTTP, so only the outcome counts.)
+An expected row may also give "anomalies" (the sorted list) and "failed"; they are then
+compared too.
 Usage: replay_pcaps.py --bin offpath --dir pcaps [NAME ...]
 """
 import argparse
@@ -35,14 +37,25 @@ def actual(binary, capture, extra):
             "status": resp["status"] if resp else None,
             "outcome": rec["outcome"],
             "uri_truncated": "uri_truncated" in rec["anomalies"],
+            "anomalies": sorted(rec["anomalies"]),
+            "failed": rec["failed"],
         })
     return rows
 
 
-def comparable(row):
+def comparable(row, expected_row):
+    """The fields the expected row names: always connection, method, URI, status and
+    outcome; anomalies and failed too when the expected file gives them."""
     if row["outcome"] == "parse_error" and row["status"] is None:
-        return (row["conn"], row["outcome"])
-    return (row["conn"], row["method"], row["uri"], row["status"], row["outcome"])
+        key = (row["conn"], row["outcome"])
+    else:
+        key = (row["conn"], row["method"], row["uri"], row["status"], row["outcome"])
+    if expected_row is not None:
+        if "anomalies" in expected_row:
+            key += (tuple(sorted(row.get("anomalies", []))),)
+        if "failed" in expected_row:
+            key += (row.get("failed"),)
+    return key
 
 
 def main():
@@ -62,8 +75,9 @@ def main():
         for e, g in zip(expected, got):
             if g["uri_truncated"] and e["uri"] and g["uri"] and e["uri"].startswith(g["uri"]):
                 g["uri"] = e["uri"]
-        exp_rows = [comparable(r) for r in expected]
-        got_rows = [comparable(r) for r in got]
+        exp_rows = [comparable(r, r) for r in expected]
+        got_rows = [comparable(g, expected[i] if i < len(expected) else None)
+                    for i, g in enumerate(got)]
         if exp_rows == got_rows:
             print(f"ok   {name}: {len(exp_rows)} exchanges")
             continue
