@@ -3,7 +3,9 @@
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace offpath {
 
@@ -23,9 +25,18 @@ std::string PcapFileSource::replay_filter(const std::string& expression,
 Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& path,
                                                              const std::string& filter) {
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
-  pcap_t* handle = pcap_open_offline_with_tstamp_precision(
-      path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+  // Our own FILE with a large buffer: libpcap's default stdio buffer turns a replay into
+  // one read() system call per few packets.
+  FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rbe");
+  if (file == nullptr) {
+    return make_error("cannot read capture '" + path + "': " + std::strerror(errno));
+  }
+  auto buffer = std::make_unique<char[]>(kReadBufferSize);
+  std::setvbuf(file, buffer.get(), _IOFBF, kReadBufferSize);
+  pcap_t* handle = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_MICRO,
+                                                            errbuf);
   if (handle == nullptr) {
+    if (file != stdin) std::fclose(file);
     return make_error("cannot read capture '" + path + "': " + errbuf);
   }
   if (!filter.empty()) {
@@ -50,12 +61,13 @@ Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& 
     size = static_cast<std::uint64_t>(st.st_size);
   }
   auto link = static_cast<LinkType>(pcap_datalink(handle));
-  return std::unique_ptr<PcapFileSource>(new PcapFileSource(handle, path, link, size));
+  return std::unique_ptr<PcapFileSource>(new PcapFileSource(handle, std::move(buffer), path, link, size));
 }
 
-PcapFileSource::PcapFileSource(pcap_t* handle, std::string path, LinkType link,
+PcapFileSource::PcapFileSource(pcap_t* handle, std::unique_ptr<char[]> buffer, std::string path,
+                               LinkType link,
                                std::uint64_t size)
-    : handle_(handle), path_(std::move(path)), link_(link), file_size_(size) {}
+    : read_buffer_(std::move(buffer)), handle_(handle), path_(std::move(path)), link_(link), file_size_(size) {}
 
 PcapFileSource::~PcapFileSource() { pcap_close(handle_); }
 

@@ -34,8 +34,11 @@ class PcapFileSource final : public Source {
   LinkType link_type() const { return link_; }
 
  private:
-  PcapFileSource(pcap_t* handle, std::string path, LinkType link, std::uint64_t size);
+  PcapFileSource(pcap_t* handle, std::unique_ptr<char[]> buffer, std::string path, LinkType link,
+                 std::uint64_t size);
+  static constexpr std::size_t kReadBufferSize = 1 << 20;
 
+  std::unique_ptr<char[]> read_buffer_;  // the FILE's stdio buffer; outlives pcap_close()
   pcap_t* handle_;
   std::string path_;
   LinkType link_;
