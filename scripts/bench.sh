@@ -10,7 +10,9 @@
 #   tshark  -r SLICE -Y http -T fields ...   (one pass; on a smaller slice, see --tshark-mb,
 #                                             because it is ~100x slower; offpath is timed on
 #                                             the same slice for the ratio)
-# and prints MB/s, packets/s, exchanges/s, peak RSS and CPU use. Not part of the test suite.
+# and prints MB/s, packets/s, exchanges/s, peak RSS and CPU use; then the Kafka publish
+# throughput (scripts/bench-kafka.sh) and live capture drop rates per backend
+# (scripts/bench-live-drops.sh). Not part of the test suite.
 #
 # Usage: scripts/bench.sh [--size-mb 1024] [--tshark-mb 64] [--runs 3] [--workers N]
 #                         [--seed 1] [--build DIR] [--dir DIR] [--keep]
@@ -35,7 +37,7 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD=$2; shift 2 ;;
     --dir) DIR=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -135,3 +137,14 @@ print(f"\n{multi}: speed-up {base['wall']/m['wall']:.2f}x over --workers 1 on {c
 print("packets/s for tools without a summary use offpath's packet count of the same file; "
       "the last column is each tool's time over offpath --workers 1 on the same input.")
 PY
+
+# Kafka publish throughput into librdkafka's mock cluster, beside librdkafka's own ceiling.
+echo
+if ! "$ROOT/scripts/bench-kafka.sh" --build "$BUILD"; then
+  echo "bench.sh: the Kafka part failed (see above)" >&2
+fi
+
+# Live capture: packets each backend loses under a tcpreplay flood over veth (needs root).
+echo
+"$ROOT/scripts/bench-live-drops.sh" --build "$BUILD" --dir "$DIR" ||
+  echo "bench.sh: the live-drops part failed (see above)" >&2

@@ -142,6 +142,9 @@ void Connection::on_segment(Side sender, const Segment& seg) {
   // The ACK first: a response's first segment acknowledges the request it answers.
   if (seg.has(tcp_flags::kAck) && client_) on_ack(sender, seg);
   if (!seg.payload.empty()) {
+    // The sender acknowledged the peer's bytes and now answers: what it acknowledged must
+    // be parsed before this answer, so a hole still open there is a gap now.
+    age_ack_target(other(sender), seg.ts, true);
     start_direction(sender, seg);
     const std::uint64_t conflicts = d.reassembler.counters().overlap_conflicts;
     d.reassembler.add(seg.seq, seg.payload, seg.ts, handlers_[static_cast<std::size_t>(sender)]);
@@ -175,21 +178,24 @@ void Connection::on_ack(Side sender, const Segment& seg) {
 }
 
 void Connection::age_ack_targets(Timestamp ts, bool force) {
+  age_ack_target(Side::Lo, ts, force);
+  age_ack_target(Side::Hi, ts, force);
+}
+
+void Connection::age_ack_target(Side side, Timestamp ts, bool force) {
   constexpr int kPatiencePackets = 3;
-  for (std::size_t i = 0; i < 2 && !finished_; ++i) {
-    Direction& d = dirs_[i];
-    if (d.ack_target == 0) continue;
-    if (d.reassembler.next_offset() >= d.ack_target) {
-      d.ack_target = 0;  // the data arrived after all
-      continue;
-    }
-    if (!force && ++d.ack_target_age < kPatiencePackets) continue;
-    // Still missing: the capture lost those bytes. Declare them a gap.
-    ++ack_gaps_;
-    std::uint64_t target = d.ack_target;
-    d.ack_target = 0;
-    d.reassembler.skip_to_offset(target, ts, handlers_[i]);
+  Direction& d = dirs_[static_cast<std::size_t>(side)];
+  if (d.ack_target == 0 || finished_) return;
+  if (d.reassembler.next_offset() >= d.ack_target) {
+    d.ack_target = 0;  // the data arrived after all
+    return;
   }
+  if (!force && ++d.ack_target_age < kPatiencePackets) return;
+  // Still missing: the capture lost those bytes. Declare them a gap.
+  ++ack_gaps_;
+  std::uint64_t target = d.ack_target;
+  d.ack_target = 0;
+  d.reassembler.skip_to_offset(target, ts, handlers_[static_cast<std::size_t>(side)]);
 }
 
 void Connection::check_fin(Side side, Timestamp ts) {

@@ -74,7 +74,8 @@ class Connection {
     bool ended = false;
     bool parser_started = false;
     // The peer acknowledged bytes we have not seen. The hole becomes a gap only if it is
-    // still open a few packets later: a capture may show an ACK before the data it
+    // still open a few packets later, or as soon as the peer sends data of its own (which
+    // answers what it acknowledged): a capture may show an ACK before the data it
     // acknowledges (queues, interfaces), and that data must not be thrown away.
     std::uint64_t ack_target = 0;
     int ack_target_age = 0;  // packets of this connection since the target was set
@@ -102,6 +103,7 @@ class Connection {
   void on_ack(Side sender, const Segment& seg);
   void check_fin(Side side, Timestamp ts);
   void age_ack_targets(Timestamp ts, bool force);
+  void age_ack_target(Side side, Timestamp ts, bool force);
 
   FlowKey key_;
   Timestamp start_;
