@@ -2,13 +2,79 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <thread>
 
 #include "config/cli_groups.hpp"
+#include "config/config_file.hpp"
 
 namespace offpath {
+namespace {
+
+// --metrics [ADDR:]PORT -> "ADDR:PORT" (ADDR defaults to 127.0.0.1; IPv6 in brackets).
+std::string normalise_listen(std::string& value) {
+  std::string host = "127.0.0.1";
+  std::string port = value;
+  if (auto colon = value.rfind(':'); colon != std::string::npos) {
+    host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+    if (host.empty()) host = "127.0.0.1";
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535) {
+    return "expected [ADDR:]PORT, got '" + value + "'";
+  }
+  value = host + ":" + port;
+  return "";
+}
+
+// Service operation: config file, metrics, stats log, privileges, Kubernetes names.
+void add_service_options(CLI::App& app, Config& c) {
+  auto& s = c.service;
+  const char* group = "Service";
+  app.add_option("--config", s.config_file,
+                 std::string("YAML config file, one key per long flag (max_body: 4096); default ") +
+                     kDefaultConfigFile + " when present, or $OFFPATH_CONFIG")
+      ->type_name("FILE")
+      ->group(group);
+  app.add_flag("--check-config", s.check_config,
+               "Check flags, environment and config file, then exit (0 ok, 2 bad)")
+      ->group(group);
+  app.add_option("--metrics", s.metrics,
+                 "Serve Prometheus metrics at /metrics and a health check at /healthz on "
+                 "[ADDR:]PORT (ADDR defaults to 127.0.0.1)")
+      ->type_name("[ADDR:]PORT")
+      ->transform(CLI::Validator(normalise_listen, "", "listen address"))
+      ->group(group);
+  app.add_option("--stats-interval", s.stats_interval_s,
+                 "Log one line of counters every SECONDS (default 0 = off)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0u, 86400u))
+      ->group(group);
+  app.add_option("--user", s.user,
+                 "When started as root, continue as this user once capture is open, keeping "
+                 "only the capabilities capture needs (default: offpath if it exists, else "
+                 "nobody; root = keep running as root)")
+      ->group(group);
+  app.add_option("--progress", s.progress,
+                 "Progress line of a replay on stderr: auto (default: when stderr is a "
+                 "terminal), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->group(group);
+  app.add_option("--node-name", c.record.node_name,
+                 "Node name written in every native record as capture.node (Kubernetes: "
+                 "OFFPATH_NODE_NAME from the downward API)")
+      ->group(group);
+  app.add_option("--pod-name", c.record.pod_name,
+                 "Pod name written in every native record as capture.pod (OFFPATH_POD_NAME)")
+      ->group(group);
+}
+
+}  // namespace
 
 Result<CommandLine> parse_command_line(int argc, char** argv) {
   CommandLine cl;
@@ -67,6 +133,7 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   app.add_option("--log-level", c.log_level, "trace, debug, info (default), warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->group("Operations");
+  add_service_options(app, c);
 
   try {
     app.parse(argc, argv);
@@ -81,6 +148,26 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return make_error(e.what());
   }
+
+  // Layers under the flags: environment, then the config file.
+  std::string path = c.service.config_file;
+  if (path.empty()) {
+    if (const char* env = std::getenv("OFFPATH_CONFIG"); env != nullptr && *env != '\0') {
+      path = env;
+    } else if (::access(kDefaultConfigFile, F_OK) == 0) {
+      path = kDefaultConfigFile;
+    }
+  }
+  std::map<std::string, std::vector<std::string>> file;
+  if (!path.empty()) {
+    auto read = read_config_file(path);
+    if (!read) return read.error();
+    file = std::move(*read);
+  }
+  auto settings = apply_config_layers(app, file, path);
+  if (!settings) return settings.error();
+  cl.settings = std::move(*settings);
+  c.service.config_file = path;
   c.summary = !quiet;
   if (c.read_file.empty() && c.live.interfaces.empty()) {
     return make_error("no input: give -r FILE to replay a capture or -i IFACE to capture live "

@@ -11,6 +11,8 @@
 
 namespace offpath {
 
+class ConfigUpdates;  // config_updates.hpp
+
 enum class PublishMode { Failed, All };
 enum class OutputFormat { Native, OpenResty, Kong };
 enum class HeaderCapture { All, None, List };
@@ -29,6 +31,8 @@ struct LiveCaptureOptions {
   int buffer_mb = 64;                    // --buffer-mb: kernel ring size (TPACKET_V3)
   bool promiscuous = false;              // --promisc
   std::string write_file;                // -w: also write captured packets to this pcap
+
+  bool operator==(const LiveCaptureOptions&) const = default;
 };
 
 // Kafka sink (-b); see output/kafka_sink.hpp.
@@ -42,6 +46,8 @@ struct KafkaOptions {
   std::uint64_t spool_max_mb = 1024;     // --spool-max-mb
   bool exit_on_broker_error = false;     // --exit-on-broker-error
   int flush_timeout_ms = 10000;          // --flush-timeout-ms: on shutdown
+
+  bool operator==(const KafkaOptions&) const = default;
 };
 
 // TCP reassembly and flow-table limits.
@@ -51,6 +57,8 @@ struct ReassemblyOptions {
   std::uint64_t max_flows = 262144;                 // --max-flows
   std::uint32_t flow_idle_timeout_s = 300;          // --flow-timeout
   std::uint32_t response_timeout_s = 60;            // --response-timeout
+
+  bool operator==(const ReassemblyOptions&) const = default;
 };
 
 // What goes into each exchange record.
@@ -68,6 +76,8 @@ struct RecordOptions {
                                              "cookie", "set-cookie"};  // --redact (adds)
   std::string node_name;                            // capture.node (OFFPATH_NODE_NAME)
   std::string pod_name;                             // capture.pod (OFFPATH_POD_NAME)
+
+  bool operator==(const RecordOptions&) const = default;
 };
 
 // Exchange filters and failure classification (cli_filters.cpp), as given on the command
@@ -88,6 +98,20 @@ struct FilterOptions {
   std::optional<double> slow_ms;             // --slow MS
   std::vector<std::string> failed_outcomes;  // --failed-outcomes; empty = all
   bool connect_failures = false;             // --connect-failures
+
+  bool operator==(const FilterOptions&) const = default;
+};
+
+// Running as a service (cli.cpp, config_file.cpp, pipeline/app.cpp).
+struct ServiceOptions {
+  std::string config_file;            // --config FILE actually read; empty = none
+  bool check_config = false;          // --check-config: validate and exit
+  std::string metrics;                // --metrics [ADDR:]PORT; empty = off
+  std::uint32_t stats_interval_s = 0; // --stats-interval: one stats line every N s (0 = off)
+  std::string user;                   // --user: empty = offpath if it exists, else nobody
+  std::string progress = "auto";      // --progress auto|on|off (replays on a terminal)
+
+  bool operator==(const ServiceOptions&) const = default;
 };
 
 struct Config {
@@ -106,6 +130,12 @@ struct Config {
   unsigned workers = 1;                   // --workers
   bool summary = true;                    // end-of-run summary on stderr
   std::string log_level = "info";         // --log-level
+  ServiceOptions service;
+  // Where reloaded configurations are published (SIGHUP); set by run_offpath, which owns
+  // it; null in tests and when nothing can reload.
+  const ConfigUpdates* updates = nullptr;
+
+  bool operator==(const Config&) const = default;
 };
 
 }  // namespace offpath

@@ -80,6 +80,7 @@ StartMatch match_response_start(std::string_view s) {
 }
 
 constexpr std::size_t kZeroChunk = 65536;
+constexpr std::size_t kTypicalHeaders = 8;
 const std::array<char, kZeroChunk> kZeros{};
 
 }  // namespace
@@ -413,6 +414,7 @@ void HttpParser::resolve_upgrade(bool accepted, Timestamp ts) {
 
 int HttpParser::cb_message_begin() {
   current_ = HttpMessage{};
+  current_.headers.reserve(kTypicalHeaders);  // one allocation instead of a growth series
   current_.kind = kind_;
   current_.first_byte = exec_ts_;
   current_.stream_offset = exec_offset_;
@@ -527,6 +529,12 @@ int HttpParser::cb_body(const char* at, std::size_t len) {
   }
   std::size_t room = limits_.max_body - std::min<std::size_t>(current_.body.size(),
                                                               limits_.max_body);
+  if (room == 0) return 0;
+  if (current_.body.empty()) {
+    // What is still to come of this body (or chunk), within the limit: one allocation.
+    std::uint64_t expected = len + parser_.content_length;
+    current_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(expected, room)));
+  }
   current_.body.append(at, std::min(len, room));
   return 0;
 }

@@ -1,7 +1,5 @@
 #include "output/json_encoder.hpp"
 
-#include <cstdio>
-
 #include "output/base64.hpp"
 #include "output/json_writer.hpp"
 
@@ -16,16 +14,15 @@ void write_endpoint(JsonWriter& w, std::string_view name, const Endpoint& e) {
   w.end_object();
 }
 
-void write_time(JsonWriter& w, std::string& s, std::string_view name, Timestamp ts) {
+void write_time(JsonWriter& w, std::string& s, std::string_view name, std::string_view iso_name,
+                Timestamp ts) {
   s.clear();
   append_epoch_seconds(s, ts);
   w.key(name);
   w.raw(s);
   s.clear();
   append_iso8601(s, ts);
-  std::string iso_key(name);
-  iso_key += "_iso";
-  w.field(iso_key, s);
+  w.field(iso_name, s);
 }
 
 void write_string_or_null(JsonWriter& w, std::string_view key, std::string_view v) {
@@ -57,8 +54,7 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
     if (b.decode == DecodeStatus::Corrupt) decode_error = true;
     if (!keep) return;
     w.key("body");
-    if (JsonWriter::is_text(b.bytes)) {
-      w.string(b.bytes);
+    if (w.text(b.bytes)) {
       w.field("body_encoding", "utf8");
     } else {
       scratch_.clear();
@@ -76,7 +72,7 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
 
   w.begin_object();
   w.field("schema", kSchemaVersion);
-  w.field("id", exchange_id(ex));
+  w.field("id", exchange_id_hex(ex).view());
   w.field("outcome", to_string(ex.outcome));
   w.key("error_type");
   if (c.error_type == ErrorType::None) w.null(); else w.string(to_string(c.error_type));
@@ -133,12 +129,17 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   w.key("timing");
   w.begin_object();
   if (ex.request) {
-    write_time(w, scratch_, "request_start", ex.request->first_byte);
-    if (ex.request->complete) write_time(w, scratch_, "request_end", ex.request->last_byte);
+    write_time(w, scratch_, "request_start", "request_start_iso", ex.request->first_byte);
+    if (ex.request->complete) {
+      write_time(w, scratch_, "request_end", "request_end_iso", ex.request->last_byte);
+    }
   }
   if (ex.response) {
-    write_time(w, scratch_, "response_start", ex.response->first_byte);
-    if (ex.response->complete) write_time(w, scratch_, "response_end", ex.response->last_byte);
+    write_time(w, scratch_, "response_start", "response_start_iso",
+               ex.response->first_byte);
+    if (ex.response->complete) {
+      write_time(w, scratch_, "response_end", "response_end_iso", ex.response->last_byte);
+    }
   }
   double lat = latency_ms(ex);
   w.key("latency_ms");
@@ -153,11 +154,18 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
 
   w.key("connection");
   w.begin_object();
-  char cid[17];
-  std::snprintf(cid, sizeof cid, "%016llx", static_cast<unsigned long long>(ex.connection_id));
-  w.field("id", std::string_view(cid));
+  w.field("id", Hex16(ex.connection_id).view());
   w.field("index", ex.index);
   w.end_object();
+
+  // Where it was captured (Kubernetes: OFFPATH_NODE_NAME / OFFPATH_POD_NAME); only when set.
+  if (!opt.node_name.empty() || !opt.pod_name.empty()) {
+    w.key("capture");
+    w.begin_object();
+    w.field("node", std::string_view(opt.node_name));
+    w.field("pod", std::string_view(opt.pod_name));
+    w.end_object();
+  }
 
   w.key("anomalies");
   w.begin_array();

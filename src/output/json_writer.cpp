@@ -1,7 +1,9 @@
 #include "output/json_writer.hpp"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace offpath {
 namespace {
@@ -34,59 +36,135 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   return 0;
 }
 
-}  // namespace
+// Eight bytes at a time (SWAR): a word whose bytes are all printable ASCII other than
+// '"' and '\\' is copied as it is, so only the rare byte that needs care is looked at alone.
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
 
-void JsonWriter::escape(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-      // Copy a run of plain printable ASCII at once.
-      std::size_t j = i + 1;
-      while (j < s.size()) {
-        auto d = static_cast<unsigned char>(s[j]);
-        if (d < 0x20 || d >= 0x7F || d == '"' || d == '\\') break;
-        ++j;
-      }
-      out.append(s.data() + i, j - i);
-      i = j;
+std::uint64_t load_word(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+// High bit set in each byte of `v` that is below `n` (n <= 128); exact as "any".
+constexpr std::uint64_t bytes_below(std::uint64_t v, std::uint64_t n) {
+  return (v - kOnes * n) & ~v & kHighBits;
+}
+constexpr std::uint64_t bytes_equal(std::uint64_t v, std::uint64_t c) {
+  return bytes_below(v ^ (kOnes * c), 1);
+}
+// High bit set in each byte of `v` that is not plain: >= 0x7F, < 0x20, '"' or '\\'. The
+// lowest one set is exact (a borrow only marks bytes after a marked one).
+constexpr std::uint64_t care_bytes(std::uint64_t v) {
+  return (v & kHighBits) | bytes_below(v, 0x20) | bytes_equal(v, '"') |
+         bytes_equal(v, '\\') | bytes_equal(v, 0x7F);
+}
+constexpr bool plain(unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; }
+
+// End of the run of plain bytes that starts at i.
+std::size_t plain_run_end(const char* p, std::size_t i, std::size_t n) {
+  while (i + 8 <= n) {
+    const std::uint64_t care = care_bytes(load_word(p + i));
+    if (care == 0) {
+      i += 8;
       continue;
     }
-    switch (c) {
-      case '"': out.append("\\\""); ++i; continue;
-      case '\\': out.append("\\\\"); ++i; continue;
-      case '\n': out.append("\\n"); ++i; continue;
-      case '\r': out.append("\\r"); ++i; continue;
-      case '\t': out.append("\\t"); ++i; continue;
-      default: break;
+    if constexpr (std::endian::native == std::endian::little) {
+      return i + static_cast<std::size_t>(std::countr_zero(care) / 8);
     }
-    if (c < 0x20 || c == 0x7F) {
-      out.append("\\u00");
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-      ++i;
-      continue;
-    }
-    std::size_t n = utf8_sequence(s, i);
-    if (n == 0) {
-      out.append("\xEF\xBF\xBD");  // U+FFFD
-      ++i;
-    } else {
-      out.append(s.data() + i, n);
-      i += n;
-    }
+    break;
   }
+  while (i < n && plain(static_cast<unsigned char>(p[i]))) ++i;
+  return i;
 }
 
-bool JsonWriter::is_text(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    if (s[i] == '\0') return false;
-    std::size_t n = utf8_sequence(s, i);
-    if (n == 0) return false;
-    i += n;
+// Appends the escape of the byte that needs care at s[i]; returns how many bytes it
+// took, or 0 if `strict` and the bytes are not text (NUL, not well-formed UTF-8).
+std::size_t escape_one(std::string& out, std::string_view s, std::size_t i, bool strict) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto c = static_cast<unsigned char>(s[i]);
+  switch (c) {
+    case '"': out.append("\\\""); return 1;
+    case '\\': out.append("\\\\"); return 1;
+    case '\n': out.append("\\n"); return 1;
+    case '\r': out.append("\\r"); return 1;
+    case '\t': out.append("\\t"); return 1;
+    default: break;
   }
+  if (c < 0x20 || c == 0x7F) {
+    if (strict && c == 0) return 0;
+    out.append("\\u00");
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xF]);
+    return 1;
+  }
+  std::size_t n = utf8_sequence(s, i);
+  if (n == 0) {
+    if (strict) return 0;
+    out.append("\xEF\xBF\xBD");  // U+FFFD
+    return 1;
+  }
+  out.append(s.data() + i, n);
+  return n;
+}
+
+// The loop of escape() and escape_text().
+bool escape_into(std::string& out, std::string_view s, bool strict) {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  out.reserve(out.size() + n + 2);  // the usual case: no byte grows
+  while (i < n) {
+    std::size_t j = plain_run_end(p, i, n);
+    if (j > i) {
+      out.append(p + i, j - i);
+      i = j;
+      if (i == n) break;
+    }
+    std::size_t used = escape_one(out, s, i, strict);
+    if (used == 0) return false;
+    i += used;
+  }
+  return true;
+}
+
+}  // namespace
+
+void JsonWriter::escape(std::string& out, std::string_view s) { escape_into(out, s, false); }
+
+bool JsonWriter::is_text(std::string_view s) {
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // ASCII without NUL, a word at a time.
+    while (i + 8 <= n) {
+      std::uint64_t v = load_word(p + i);
+      if (((v & kHighBits) | bytes_below(v, 1)) != 0) break;
+      i += 8;
+    }
+    if (i == n) break;
+    if (p[i] == '\0') return false;
+    std::size_t len = utf8_sequence(s, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+bool JsonWriter::text(std::string_view s) {
+  const std::size_t size = out_.size();
+  const std::uint64_t first_bits = first_bits_;
+  const bool after_key = after_key_;
+  value_prefix();
+  out_.push_back('"');
+  if (!escape_into(out_, s, true)) {
+    out_.resize(size);
+    first_bits_ = first_bits;
+    after_key_ = after_key;
+    return false;
+  }
+  out_.push_back('"');
   return true;
 }
 

@@ -21,6 +21,9 @@ class JsonWriter {
   void key(std::string_view k);
 
   void string(std::string_view s);
+  // Writes `s` as a string if is_text(s); otherwise writes nothing and returns false.
+  // One pass over `s` instead of is_text() then string().
+  bool text(std::string_view s);
   void number(std::int64_t v);
   void number(std::uint64_t v);
   void number(int v) { number(static_cast<std::int64_t>(v)); }

@@ -23,9 +23,7 @@ void KongEncoder::encode(const Exchange& ex, const Classification& c, std::strin
       return;
     }
     RecordBody b = fields_.body(m);
-    if (JsonWriter::is_text(b.bytes)) {
-      w.string(b.bytes);
-    } else {
+    if (!w.text(b.bytes)) {
       scratch_.clear();
       base64_encode(b.bytes, scratch_);
       w.string(scratch_);
@@ -33,7 +31,7 @@ void KongEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   };
 
   w.begin_object();
-  w.field("id", exchange_id(ex));
+  w.field("id", exchange_id_hex(ex).view());
   w.field("type", "request-response");
   // Milliseconds since the epoch, as Kong's started_at.
   w.field("timestamp", static_cast<std::int64_t>(ex.start().micros / 1000));

@@ -34,9 +34,7 @@ void OpenRestyEncoder::encode(const Exchange& ex, const Classification& c, std::
   w.key("request_body");
   if (req != nullptr && opt.request_body && opt.max_body > 0) {
     RecordBody b = fields_.body(*req);
-    if (JsonWriter::is_text(b.bytes)) {
-      w.string(b.bytes);
-    } else {
+    if (!w.text(b.bytes)) {
       scratch_.clear();
       base64_encode(b.bytes, scratch_);
       w.string(scratch_);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 
 #include "output/json_encoder.hpp"
 #include "output/kong_encoder.hpp"
@@ -46,15 +45,23 @@ std::string lower_ascii(std::string_view s) {
   return r;
 }
 
-std::string exchange_id(const Exchange& ex) {
+Hex16::Hex16(std::uint64_t v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) {
+    digits[i] = kHex[v & 0xF];
+    v >>= 4;
+  }
+}
+
+Hex16 exchange_id_hex(const Exchange& ex) {
   std::uint64_t h = ex.connection_id ^ (0x9e3779b97f4a7c15ULL * (ex.index + 1ULL));
   h ^= h >> 31;
   h *= 0xbf58476d1ce4e5b9ULL;
   h ^= h >> 29;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return Hex16(h);
 }
+
+std::string exchange_id(const Exchange& ex) { return std::string(exchange_id_hex(ex).view()); }
 
 void split_target(std::string_view uri, std::string_view& path, std::string_view& query) {
   std::size_t q = uri.find('?');

@@ -76,7 +76,15 @@ std::string_view correlation_id(const Exchange& ex,
 // X-Forwarded-For (as sent) or else X-Real-IP of the request; empty if neither.
 std::string_view forwarded_for(const Exchange& ex);
 
+// 16 lower-case hex digits of `v`, as printf's "%016llx", without printf.
+struct Hex16 {
+  char digits[16];
+  explicit Hex16(std::uint64_t v);
+  std::string_view view() const { return {digits, sizeof digits}; }
+};
+
 // Stable id of an exchange: 16 hex digits from its connection id and index.
+Hex16 exchange_id_hex(const Exchange& ex);
 std::string exchange_id(const Exchange& ex);
 // Splits a request target into path and query ("/a/b?x=1" -> "/a/b", "x=1").
 void split_target(std::string_view uri, std::string_view& path, std::string_view& query);

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "config/config_updates.hpp"
 #include "filter/filter_set.hpp"
 #include "output/record_encoder.hpp"
 
@@ -12,6 +13,8 @@ ExchangeOutput::ExchangeOutput(const Config& config, const ClassifyOptions& clas
       key_mode_(config.kafka.key),
       classify_(classify),
       encoder_(make_record_encoder(config.record)),
+      updates_(config.updates),
+      generation_(config.updates != nullptr ? config.updates->generation() : 0),
       sink_(sink),
       redact_(config.record.redact_headers) {
   for (auto& h : redact_) {
@@ -20,10 +23,34 @@ ExchangeOutput::ExchangeOutput(const Config& config, const ClassifyOptions& clas
   if (auto filters = build_filters(config); filters) filter_ = std::move(filters->filter);
 }
 
+void ExchangeOutput::adopt(const Config& config) {
+  publish_ = config.publish;
+  encoder_ = make_record_encoder(config.record);
+  redact_ = config.record.redact_headers;
+  for (auto& h : redact_) {
+    for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  if (auto filters = build_filters(config); filters) {
+    classify_ = filters->classify;
+    filter_ = std::move(filters->filter);
+  }
+  ++counters_.reloads;
+}
+
 void ExchangeOutput::on_exchange(Exchange&& ex) {
+  if (updates_ != nullptr && updates_->generation() != generation_) {
+    generation_ = updates_->generation();
+    adopt(*updates_->current());
+  }
   ++counters_.exchanges;
   ++counters_.by_outcome[static_cast<std::size_t>(ex.outcome)];
   Classification c = classify(ex, classify_);
+  if (const double ms = latency_ms(ex); ms >= 0) {
+    std::size_t b = 0;
+    while (b < kLatencyBucketsMs.size() && ms > kLatencyBucketsMs[b]) ++b;
+    ++counters_.latency_buckets[b];
+    counters_.latency_sum_ms += ms;
+  }
   ++counters_.by_error[static_cast<std::size_t>(c.error_type)];
   if (c.failed) ++counters_.failed;
   if (!filter_.matches(ex, c)) {

@@ -19,6 +19,10 @@
 
 namespace offpath {
 
+// Upper bounds of the latency histogram buckets, in milliseconds.
+inline constexpr std::array<double, 14> kLatencyBucketsMs{1,   2.5, 5,    10,   25,   50,    100,
+                                                         250, 500, 1000, 2500, 5000, 10000, 30000};
+
 struct OutputCounters {
   std::array<std::uint64_t, static_cast<std::size_t>(Outcome::kCount)> by_outcome{};
   std::array<std::uint64_t, static_cast<std::size_t>(ErrorType::kCount)> by_error{};
@@ -28,8 +32,18 @@ struct OutputCounters {
   std::uint64_t not_published = 0;  // successful exchanges with --publish failed
   std::uint64_t filtered = 0;       // left out by an exchange filter (--method, --status, ...)
   std::uint64_t sampled_out = 0;    // successful exchanges left out by --sample
+  // Latency (request start to response end) of exchanges with a response, for the metrics:
+  // count per bucket of kLatencyBucketsMs (not cumulative), the last one unbounded.
+  std::array<std::uint64_t, kLatencyBucketsMs.size() + 1> latency_buckets{};
+  double latency_sum_ms = 0;
+  std::uint64_t reloads = 0;  // new configurations adopted (SIGHUP)
 };
 
+class ConfigUpdates;
+
+// Reload: when config.updates is set (SIGHUP reload on), each exchange first checks for
+// a newer configuration and adopts its filters, classification, publish mode and record
+// options (config/config_updates.hpp); the rest of the configuration needs a restart.
 class ExchangeOutput final : public ExchangeHandler {
  public:
   ExchangeOutput(const Config& config, const ClassifyOptions& classify, Sink& sink);
@@ -42,6 +56,10 @@ class ExchangeOutput final : public ExchangeHandler {
   ClassifyOptions classify_;
   ExchangeFilter filter_;  // from config.filter, checked at start-up (filter_set.hpp)
   std::unique_ptr<RecordEncoder> encoder_;  // --format
+  void adopt(const Config& config);  // a reloaded configuration, already validated
+
+  const ConfigUpdates* updates_ = nullptr;
+  std::uint64_t generation_ = 0;
   Sink& sink_;
   std::string buffer_;
   std::string key_;

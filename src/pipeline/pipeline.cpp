@@ -46,6 +46,17 @@ void add(OutputCounters& into, const OutputCounters& c) {
   into.not_published += c.not_published;
   into.filtered += c.filtered;
   into.sampled_out += c.sampled_out;
+  for (std::size_t i = 0; i < into.latency_buckets.size(); ++i) {
+    into.latency_buckets[i] += c.latency_buckets[i];
+  }
+  into.latency_sum_ms += c.latency_sum_ms;
+  into.reloads += c.reloads;
+}
+
+void add(PipelineCounters& into, const LaneCounters& lane) {
+  add(into.worker, lane.worker);
+  add(into.output, lane.output);
+  into.active_flows += lane.active_flows;
 }
 
 void add(PipelineCounters& into, const WorkerLane& lane) {
@@ -76,10 +87,27 @@ Pipeline::~Pipeline() {
   if (!finished_) finish(Outcome::CaptureEnded);
 }
 
+void Pipeline::publish_capture_counters(bool final) {
+  CaptureCounters c{dispatcher_ ? dispatcher_->queue_drops() : std::vector<std::uint64_t>{}};
+  if (final) {
+    capture_published_.publish(c);
+  } else {
+    capture_published_.try_publish(c);
+  }
+  if (inline_) inline_->publish_counters(final);
+}
+
 void Pipeline::on_frame(const Frame& frame) {
+  if (++frames_since_publish_ >= SnapshotSlot<CaptureCounters>::kPublishEvery) {
+    frames_since_publish_ = 0;
+    publish_capture_counters(false);
+  }
   Segment seg;
   if (frame.ts > last_ts_) last_ts_ = frame.ts;
-  if (decoder_.decode(frame, seg) != DecodeOutcome::Tcp) return;
+  const DecodeOutcome outcome = decoder_.decode(frame, seg);
+  auto& live = decode_live_[static_cast<std::size_t>(outcome)];
+  live.store(live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (outcome != DecodeOutcome::Tcp) return;
   if (inline_) {
     inline_->worker().on_segment(seg);
   } else {
@@ -88,6 +116,7 @@ void Pipeline::on_frame(const Frame& frame) {
 }
 
 void Pipeline::on_idle(Timestamp now) {
+  publish_capture_counters(false);
   if (inline_) {
     inline_->worker().on_time(now);
     inline_->flush_output();
@@ -102,10 +131,32 @@ void Pipeline::finish(Outcome why) {
   if (inline_) {
     inline_->worker().finish_all(why, last_ts_);
     inline_->flush_output();
+    publish_capture_counters(true);
     return;
   }
   dispatcher_->finish(why, last_ts_);
   for (auto& t : threads_) t->join();
+  publish_capture_counters(true);
+}
+
+PipelineCounters Pipeline::live_counters() const {
+  PipelineCounters c;
+  CaptureCounters capture;
+  capture_published_.read(capture);
+  for (std::size_t i = 0; i < c.decode.size(); ++i) {
+    c.decode[i] = decode_live_[i].load(std::memory_order_relaxed);
+  }
+  c.queue_drops = capture.queue_drops;
+  LaneCounters lane;
+  if (inline_) {
+    if (inline_->published_counters(lane)) add(c, lane);
+    return c;
+  }
+  c.workers = static_cast<unsigned>(threads_.size());
+  for (const auto& t : threads_) {
+    if (t->lane().published_counters(lane)) add(c, lane);
+  }
+  return c;
 }
 
 PipelineCounters Pipeline::counters() const {

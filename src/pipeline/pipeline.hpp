@@ -8,10 +8,15 @@
 // per-packet path takes a lock. Exchanges of different connections then come out in no
 // particular order (those of one connection stay in order).
 //
-// Threads: every method runs on the capture thread. finish() drains the queues, ends all
-// flows and joins the workers; counters() is complete only after finish().
+// Threads: every method runs on the capture thread, except live_counters(). finish()
+// drains the queues, ends all flows and joins the workers; counters() is complete only
+// after finish(). live_counters() is for the metrics and stats threads while the pipeline
+// runs: it sums the copies that the capture thread and each worker publish now and then
+// (metrics/snapshot.hpp), so it lags by at most a batch and takes no lock that the
+// per-packet path waits for.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +25,7 @@
 #include "config/config.hpp"
 #include "decode/decoder.hpp"
 #include "exchange/classify.hpp"
+#include "metrics/snapshot.hpp"
 #include "output/sink.hpp"
 #include "pipeline/exchange_output.hpp"
 #include "pipeline/worker.hpp"
@@ -52,14 +58,27 @@ class Pipeline final : public FrameHandler {
   // Ends every open flow (end of capture or shutdown) so that open requests are emitted.
   void finish(Outcome why);
   PipelineCounters counters() const;
+  PipelineCounters live_counters() const;
 
  private:
+  struct CaptureCounters {
+    std::vector<std::uint64_t> queue_drops;
+  };
+  void publish_capture_counters(bool final);
+
   Decoder decoder_;
   std::unique_ptr<WorkerLane> inline_;                  // --workers 1
   std::vector<std::unique_ptr<WorkerThread>> threads_;  // --workers N > 1
   std::unique_ptr<Dispatcher> dispatcher_;
   Timestamp last_ts_;
   bool finished_ = false;
+  unsigned frames_since_publish_ = 0;
+  // Decode outcomes for live_counters(), exact at any moment (a replay from a pipe may
+  // stall between two publications): one writer, so a relaxed load and store, no
+  // read-modify-write; the same cost as the plain counter next to it.
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DecodeOutcome::kCount)>
+      decode_live_{};
+  SnapshotSlot<CaptureCounters> capture_published_;
 };
 
 // The end-of-run summary printed on stderr.

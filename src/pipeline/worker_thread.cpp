@@ -15,6 +15,15 @@ Sink& sink_for(std::unique_ptr<FileSinkBuffer>& buffer, Sink& sink) {
 WorkerLane::WorkerLane(const Config& config, const ClassifyOptions& classify, Sink& sink)
     : output_(config, classify, sink_for(buffer_, sink)), worker_(config, output_) {}
 
+void WorkerLane::publish_counters(bool final) {
+  LaneCounters c{worker_.counters(), output_.counters(), worker_.active_flows()};
+  if (final) {
+    published_.publish(c);
+  } else {
+    published_.try_publish(c);
+  }
+}
+
 void WorkerLane::flush_output() {
   if (buffer_) buffer_->flush(std::chrono::milliseconds(0));
 }
@@ -49,6 +58,7 @@ void WorkerThread::run() {
       worker.finish_all(batch->finish_why, batch->finish_ts);
       lane_.flush_output();
     }
+    lane_.publish_counters(finish);
     queue_.pop();
     if (finish) return;
   }

@@ -13,7 +13,8 @@
 //
 // WorkerThread: owns a lane, the SPSC queue that feeds it and the std::thread. The
 // capture thread is the queue's only producer; the worker thread its only consumer.
-// The lane is read (counters) only after join().
+// The lane's counters are read directly only after join(); while it runs, the metrics
+// thread reads the copy the lane publishes once per batch (published_counters()).
 #pragma once
 
 #include <cstddef>
@@ -24,6 +25,7 @@
 #include "common/spsc_queue.hpp"
 #include "config/config.hpp"
 #include "decode/segment.hpp"
+#include "metrics/snapshot.hpp"
 #include "exchange/classify.hpp"
 #include "output/file_sink.hpp"
 #include "output/sink.hpp"
@@ -53,6 +55,13 @@ struct SegmentBatch {
   }
 };
 
+// One lane's counters as the metrics thread sees them.
+struct LaneCounters {
+  WorkerCounters worker;
+  OutputCounters output;
+  std::size_t active_flows = 0;
+};
+
 class WorkerLane {
  public:
   // A FileSink gets a private FileSinkBuffer per lane; other sinks are written directly.
@@ -63,8 +72,14 @@ class WorkerLane {
   // Hands buffered records to the FileSink (nothing to do for other sinks).
   void flush_output();
   bool has_buffered_output() const { return buffer_ && !buffer_->empty(); }
+  // Copies the counters for the metrics thread: try_publish (never waits) from the
+  // lane's own thread; `final` waits (finish).
+  void publish_counters(bool final = false);
+  // The last published copy; false before the first. Any thread.
+  bool published_counters(LaneCounters& out) const { return published_.read(out); }
 
  private:
+  SnapshotSlot<LaneCounters> published_;
   std::unique_ptr<FileSinkBuffer> buffer_;
   ExchangeOutput output_;
   Worker worker_;

@@ -87,6 +87,53 @@ TEST(JsonWriter, IsText) {
   EXPECT_FALSE(JsonWriter::is_text("\xED\xA0\x80"));
 }
 
+// The escaper and is_text() look at eight bytes at a time: every byte that needs care is
+// put at every position of a 24-byte plain string (start, inside a word, across words,
+// in the tail) and the result compared with the escape of the three pieces one by one.
+TEST(JsonWriter, EscapeAndIsTextAtEveryPosition) {
+  const std::string specials[] = {"\"", "\\", "\n", std::string("\0", 1), "\x1f", "\x7f",
+                                  "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xC3",
+                                  "\xFF", "\xED\xA0\x80"};
+  const std::string plain = "abcdefghijklmnopqrstuvwx";
+  for (const std::string& special : specials) {
+    for (std::size_t at = 0; at <= plain.size(); ++at) {
+      const std::string in = plain.substr(0, at) + special + plain.substr(at);
+      const std::string want =
+          escaped(plain.substr(0, at)) + escaped(special) + escaped(plain.substr(at));
+      const std::string where = ::testing::PrintToString(special) + " at " + std::to_string(at);
+      EXPECT_EQ(escaped(in), want) << where;
+      EXPECT_EQ(JsonWriter::is_text(in), JsonWriter::is_text(special)) << where;
+    }
+  }
+}
+
+TEST(JsonWriter, TextWritesOnlyText) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("a");
+  EXPECT_TRUE(w.text("caf\xC3\xA9 \"q\"\n"));
+  w.key("b");
+  EXPECT_FALSE(w.text(std::string("bin\0ary", 7)));  // nothing written, key still open
+  w.string("base64");
+  w.key("c");
+  EXPECT_FALSE(w.text("\x89PNG"));
+  w.null();
+  w.end_object();
+  EXPECT_EQ(out, "{\"a\":\"caf\xC3\xA9 \\\"q\\\"\\n\",\"b\":\"base64\",\"c\":null}");
+  std::string err;
+  EXPECT_TRUE(parse_json(out, &err)) << err;
+
+  std::string list;
+  JsonWriter a(list);
+  a.begin_array();
+  EXPECT_FALSE(a.text("\xFF"));  // the comma state is restored too
+  EXPECT_TRUE(a.text("x"));
+  EXPECT_TRUE(a.text(""));
+  a.end_array();
+  EXPECT_EQ(list, "[\"x\",\"\"]");
+}
+
 TEST(JsonWriter, Base64) {
   const std::pair<std::string, std::string> cases[] = {
       {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},

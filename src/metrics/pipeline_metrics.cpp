@@ -1,0 +1,189 @@
+#include "metrics/pipeline_metrics.hpp"
+
+#include <cstdio>
+
+#include "metrics/prometheus_text.hpp"
+
+namespace offpath {
+
+std::string render_metrics(const MetricsInputs& in) {
+  MetricsText m;
+  const auto& p = in.pipeline;
+  const auto& s = in.source;
+
+  // capture
+  m.counter("offpath_capture_packets_total", "Frames captured and handed to the decoder.", s.frames);
+  m.counter("offpath_capture_bytes_total", "Captured bytes handed to the decoder.", s.bytes);
+  m.counter("offpath_capture_kernel_drops_total",
+            "Packets dropped before offpath saw them (pcap_stats, BPF ring buffer).", s.kernel_drops);
+  m.counter("offpath_capture_interface_drops_total", "Packets dropped by the interface.",
+            s.interface_drops);
+  m.counter("offpath_capture_truncated_total", "Frames cut below their wire length.", s.truncated);
+  m.gauge("offpath_capture_input_bytes_read", "Replays: bytes of the input file read so far.",
+          s.input_bytes_read);
+  m.gauge("offpath_capture_input_bytes_total", "Replays: size of the input file (0 if unknown).",
+          s.input_bytes_total);
+  m.gauge("offpath_capture_running", "1 while the capture source runs.", in.service.capturing ? 1 : 0);
+
+  // decode
+  m.counter("offpath_decode_tcp_segments_total", "Frames decoded into a TCP segment.", p.decode[0]);
+  m.family("offpath_decode_skipped_total", "counter", "Frames skipped by the decoder, by reason.");
+  for (std::size_t i = 1; i < p.decode.size(); ++i) {
+    m.sample("offpath_decode_skipped_total", p.decode[i],
+             {{"reason", to_string(static_cast<DecodeOutcome>(i))}});
+  }
+
+  // flow
+  const auto& w = p.worker;
+  m.gauge("offpath_flow_active", "Flows tracked now.", p.active_flows);
+  m.counter("offpath_flow_created_total", "Flows created.", w.flows_created);
+  m.counter("offpath_flow_closed_total", "Flows ended by FIN or RST.", w.flows_closed);
+  m.counter("offpath_flow_timed_out_total", "Flows ended by --flow-timeout.", w.flows_timed_out);
+  m.family("offpath_flow_evicted_total", "counter",
+           "Flows evicted before their end, by reason (max_flows: --max-flows; memory: "
+           "--max-buffered-bytes).");
+  m.sample("offpath_flow_evicted_total", w.flows_evicted - w.flows_evicted_for_memory,
+           {{"reason", "max_flows"}});
+  m.sample("offpath_flow_evicted_total", w.flows_evicted_for_memory, {{"reason", "memory"}});
+  m.counter("offpath_flow_reused_total", "New handshakes on the 4-tuple of a finished flow.",
+            w.flows_reused);
+  m.counter("offpath_flow_segments_without_flow_total",
+            "Pure ACK/FIN/RST segments of flows not tracked.", w.segments_without_flow);
+
+  // tcp (summed over finished connections)
+  const auto& r = w.connections.reassembly;
+  m.counter("offpath_tcp_gaps_total", "Stream gaps (lost segments skipped).", r.gaps);
+  m.counter("offpath_tcp_gap_bytes_total", "Bytes missing in stream gaps.", r.gap_bytes);
+  m.counter("offpath_tcp_ack_gaps_total", "Gaps seen from acknowledgements only.",
+            w.connections.ack_gaps);
+  m.counter("offpath_tcp_delivered_bytes_total", "Stream bytes delivered to the HTTP parsers.",
+            r.delivered_bytes);
+  m.counter("offpath_tcp_duplicate_bytes_total", "Retransmitted bytes dropped.", r.duplicate_bytes);
+  m.counter("offpath_tcp_overlap_conflicts_total", "Retransmissions that disagreed.",
+            r.overlap_conflicts);
+  m.counter("offpath_tcp_held_overflows_total", "Out-of-order limits hit (--max-ooo-per-flow).",
+            r.held_overflows);
+
+  // http
+  const auto& h = w.connections.parser;
+  m.counter("offpath_http_messages_total", "HTTP messages parsed.", h.messages);
+  m.counter("offpath_http_parse_errors_total", "llhttp errors.", h.parse_errors);
+  m.counter("offpath_http_resyncs_total", "Parser resynchronisations after a gap or error.", h.resyncs);
+  m.counter("offpath_http_orphan_responses_total", "Responses without a request.",
+            w.connections.orphan_responses);
+
+  // exchange
+  const auto& o = p.output;
+  m.counter("offpath_exchange_exchanges_total", "Exchanges (request with its response or outcome).",
+            o.exchanges);
+  m.family("offpath_exchange_outcome_total", "counter", "Exchanges by outcome.");
+  for (std::size_t i = 0; i < o.by_outcome.size(); ++i) {
+    m.sample("offpath_exchange_outcome_total", o.by_outcome[i],
+             {{"reason", to_string(static_cast<Outcome>(i))}});
+  }
+  m.family("offpath_exchange_error_total", "counter", "Exchanges by error_type (none = success).");
+  for (std::size_t i = 0; i < o.by_error.size(); ++i) {
+    m.sample("offpath_exchange_error_total", o.by_error[i],
+             {{"reason", to_string(static_cast<ErrorType>(i))}});
+  }
+  m.counter("offpath_exchange_failed_total", "Exchanges classified as failed.", o.failed);
+  m.counter("offpath_exchange_published_total", "Exchanges handed to the sink.", o.published);
+  m.family("offpath_exchange_not_published_total", "counter",
+           "Exchanges not published, by reason.");
+  m.sample("offpath_exchange_not_published_total", o.not_published, {{"reason", "successful"}});
+  m.sample("offpath_exchange_not_published_total", o.filtered, {{"reason", "filtered"}});
+  m.sample("offpath_exchange_not_published_total", o.sampled_out, {{"reason", "sampled_out"}});
+  m.family("offpath_exchange_latency_seconds", "histogram",
+           "Request start to response end, exchanges with a response.");
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kLatencyBucketsMs.size(); ++i) {
+    cumulative += o.latency_buckets[i];
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", kLatencyBucketsMs[i] / 1000.0);
+    m.sample("offpath_exchange_latency_seconds_bucket", cumulative, {{"le", le}});
+  }
+  cumulative += o.latency_buckets.back();
+  m.sample("offpath_exchange_latency_seconds_bucket", cumulative, {{"le", "+Inf"}});
+  m.sample("offpath_exchange_latency_seconds_sum", o.latency_sum_ms / 1000.0);
+  m.sample("offpath_exchange_latency_seconds_count", cumulative);
+
+  // workers
+  m.gauge("offpath_worker_threads", "Worker threads (1 = inline on the capture thread).", p.workers);
+  m.family("offpath_worker_queue_drops_total", "counter",
+           "Live capture: segments dropped because a worker's queue was full.");
+  for (std::size_t i = 0; i < p.queue_drops.size(); ++i) {
+    const std::string worker = std::to_string(i);
+    m.sample("offpath_worker_queue_drops_total", p.queue_drops[i], {{"worker", worker}});
+  }
+
+  // output
+  const auto& k = in.sink;
+  m.counter("offpath_output_written_total", "Records written to the sink.", k.written);
+  m.counter("offpath_output_delivered_total", "Records delivered (written out, or acknowledged by Kafka).",
+            k.delivered);
+  m.counter("offpath_output_failed_total", "Records that failed permanently.", k.failed);
+  m.counter("offpath_output_spooled_total", "Records appended to the disk spool.", k.spooled);
+  m.counter("offpath_output_dropped_total", "Records dropped (no room anywhere).", k.dropped);
+  m.gauge("offpath_output_spool_bytes", "Bytes in the disk spool.", k.spool_bytes);
+  m.gauge("offpath_output_queue_depth", "Records queued in the sink, not yet delivered.",
+          k.queue_depth);
+
+  if (in.kafka) {
+    const auto& q = *in.kafka;
+    m.counter("offpath_kafka_messages_total", "Kafka messages made from records.", q.messages);
+    m.counter("offpath_kafka_delivered_total", "Messages acknowledged by the brokers.", q.delivered);
+    m.family("offpath_kafka_failed_total", "counter", "Messages failed permanently, by librdkafka error.");
+    m.sample("offpath_kafka_failed_total", q.failed, {{"reason", "all"}});
+    for (const auto& [name, n] : q.failed_by_error) {
+      m.sample("offpath_kafka_failed_total", n, {{"reason", name}});
+    }
+    m.counter("offpath_kafka_spooled_total", "Messages appended to the spool.", q.spooled);
+    m.counter("offpath_kafka_replayed_total", "Messages read back from the spool and sent.", q.replayed);
+    m.family("offpath_kafka_dropped_total", "counter", "Messages dropped, by reason.");
+    m.sample("offpath_kafka_dropped_total", q.dropped, {{"reason", "all"}});
+    for (const auto& [name, n] : q.dropped_by_reason) {
+      m.sample("offpath_kafka_dropped_total", n, {{"reason", name}});
+    }
+    m.gauge("offpath_kafka_spool_bytes", "Bytes in the spool.", q.spool_bytes);
+    m.gauge("offpath_kafka_spool_pending", "Messages in the spool waiting to be sent.", q.spool_pending);
+    m.gauge("offpath_kafka_in_flight", "Messages handed to librdkafka without a delivery report.",
+            q.in_flight);
+    m.gauge("offpath_kafka_brokers_up", "1 when the last probe or delivery succeeded.",
+            q.brokers_up ? 1 : 0);
+  }
+
+  // service
+  m.family("offpath_config_reloads_total", "counter", "SIGHUP reloads, by result.");
+  m.sample("offpath_config_reloads_total", in.service.reloads_ok, {{"reason", "applied"}});
+  m.sample("offpath_config_reloads_total", in.service.reloads_unchanged, {{"reason", "unchanged"}});
+  m.sample("offpath_config_reloads_total", in.service.reloads_invalid, {{"reason", "invalid"}});
+  m.family("offpath_process_start_time_seconds", "gauge", "Start time, Unix seconds.");
+  m.sample("offpath_process_start_time_seconds", in.service.start_time_s);
+  return m.text();
+}
+
+std::string format_stats_line(const MetricsInputs& now, const MetricsInputs& prev, double seconds) {
+  auto rate = [seconds](std::uint64_t a, std::uint64_t b) {
+    return seconds > 0 && a >= b ? static_cast<double>(a - b) / seconds : 0.0;
+  };
+  const auto& o = now.pipeline.output;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "stats packets=%llu (%.0f/s) bytes=%llu (%.0f/s) kernel_drops=%llu flows_active=%zu "
+                "exchanges=%llu (%.1f/s) failed=%llu published=%llu delivered=%llu spooled=%llu "
+                "dropped=%llu",
+                static_cast<unsigned long long>(now.source.frames),
+                rate(now.source.frames, prev.source.frames),
+                static_cast<unsigned long long>(now.source.bytes),
+                rate(now.source.bytes, prev.source.bytes),
+                static_cast<unsigned long long>(now.source.kernel_drops), now.pipeline.active_flows,
+                static_cast<unsigned long long>(o.exchanges),
+                rate(o.exchanges, prev.pipeline.output.exchanges),
+                static_cast<unsigned long long>(o.failed), static_cast<unsigned long long>(o.published),
+                static_cast<unsigned long long>(now.sink.delivered),
+                static_cast<unsigned long long>(now.sink.spooled),
+                static_cast<unsigned long long>(now.sink.dropped));
+  return buf;
+}
+
+}  // namespace offpath
