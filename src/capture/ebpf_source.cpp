@@ -650,6 +650,16 @@ Result<KernelCounters> EbpfSource::kernel_counters() const {
   return totals;
 }
 
+std::vector<std::pair<std::string, std::uint64_t>> EbpfSource::backend_counters() const {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  auto counters = kernel_counters();
+  if (!counters) return out;
+  for (__u32 i = 0; i < OFFPATH_CNT_MAX; ++i) {
+    out.emplace_back(to_string(static_cast<enum offpath_counter>(i)), counters.value()[i]);
+  }
+  return out;
+}
+
 SourceStats EbpfSource::stats() const {
   SourceStats s;
   s.frames = frames_.load(std::memory_order_relaxed);

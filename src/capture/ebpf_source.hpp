@@ -59,6 +59,8 @@ class EbpfSource final : public Source {
   // than OFFPATH_MAX_FRAME or --snaplen.
   SourceStats stats() const override;
   std::string describe() const override;
+  // The kernel counters by name (seen, skip_port, submitted, lost_ringbuf_full, ...).
+  std::vector<std::pair<std::string, std::uint64_t>> backend_counters() const override;
 
   // The kernel's counters, summed over CPUs (index = enum offpath_counter).
   Result<KernelCounters> kernel_counters() const;

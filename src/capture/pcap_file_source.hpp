@@ -31,6 +31,7 @@ class PcapFileSource final : public Source {
   Result<void> run(FrameHandler& handler, const std::atomic<bool>& stop) override;
   SourceStats stats() const override;
   std::string describe() const override { return "file " + path_; }
+  bool live() const override { return false; }
   LinkType link_type() const { return link_; }
 
  private:

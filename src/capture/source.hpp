@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
@@ -65,6 +67,13 @@ class Source {
   // Safe to call from another thread while run() is active.
   virtual SourceStats stats() const = 0;
   virtual std::string describe() const = 0;
+  // Counters only this backend has, as (reason, value): the eBPF program's per-decision
+  // packet counts. For the summary and the metrics; any thread.
+  virtual std::vector<std::pair<std::string, std::uint64_t>> backend_counters() const {
+    return {};
+  }
+  // True for a live source (an interface), false for a file replay.
+  virtual bool live() const { return true; }
 };
 
 }  // namespace offpath

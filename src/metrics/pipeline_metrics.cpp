@@ -23,6 +23,14 @@ std::string render_metrics(const MetricsInputs& in) {
           s.input_bytes_read);
   m.gauge("offpath_capture_input_bytes_total", "Replays: size of the input file (0 if unknown).",
           s.input_bytes_total);
+  if (!in.backend.empty()) {
+    m.family("offpath_capture_ebpf_packets_total", "counter",
+             "Decisions of the eBPF capture program, per packet, by reason (seen = the sum "
+             "of the others).");
+    for (const auto& [reason, value] : in.backend) {
+      m.sample("offpath_capture_ebpf_packets_total", value, {{"reason", reason}});
+    }
+  }
   m.gauge("offpath_capture_running", "1 while the capture source runs.", in.service.capturing ? 1 : 0);
 
   // decode

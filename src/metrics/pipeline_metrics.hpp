@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "capture/source.hpp"
 #include "output/kafka_sink.hpp"
@@ -27,6 +29,7 @@ struct ServiceCounters {
 struct MetricsInputs {
   PipelineCounters pipeline;
   SourceStats source;
+  std::vector<std::pair<std::string, std::uint64_t>> backend;  // Source::backend_counters()
   SinkStats sink;
   std::optional<KafkaSinkStats> kafka;
   ServiceCounters service;

@@ -135,7 +135,10 @@ struct RunState {
     MetricsInputs in;
     std::lock_guard lock(mutex);
     if (pipeline != nullptr) in.pipeline = pipeline->live_counters();
-    if (source != nullptr) in.source = source->stats();
+    if (source != nullptr) {
+      in.source = source->stats();
+      in.backend = source->backend_counters();
+    }
     if (sink != nullptr) {
       in.sink = sink->stats();
       in.kafka = kafka_sink_stats(*sink);
@@ -483,7 +486,9 @@ int run_offpath(int argc, char** argv) {
   metrics.reset();
   state.detach();
   if (config.summary) {
-    std::fputs(format_summary(pipeline.counters(), (*source)->stats(), (*sink)->stats()).c_str(),
+    std::fputs(format_summary(pipeline.counters(), (*source)->stats(), (*sink)->stats(),
+                              (*source)->live(), (*source)->backend_counters())
+                   .c_str(),
                stderr);
   }
   if (!config.read_file.empty() && (*source)->stats().truncated != 0) {

@@ -173,7 +173,8 @@ PipelineCounters Pipeline::counters() const {
 }
 
 std::string format_summary(const PipelineCounters& p, const SourceStats& source,
-                           const SinkStats& sink) {
+                           const SinkStats& sink, bool live,
+                           const std::vector<std::pair<std::string, std::uint64_t>>& backend) {
   std::string s;
   auto line = [&](const std::string& l) {
     s += "offpath: ";
@@ -191,9 +192,15 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
   }
   line("packets=" + num(source.frames) + " bytes=" + num(source.bytes) +
        " tcp=" + num(p.decode[0]) + " skipped=" + num(skipped) + reasons);
-  if (source.kernel_drops != 0 || source.truncated != 0 || source.interface_drops != 0) {
+  if (live || source.kernel_drops != 0 || source.truncated != 0 ||
+      source.interface_drops != 0) {
     line("capture kernel_drops=" + num(source.kernel_drops) + " interface_drops=" +
          num(source.interface_drops) + " truncated=" + num(source.truncated));
+  }
+  if (!backend.empty()) {
+    std::string l = "capture_backend";
+    for (const auto& [reason, value] : backend) l += " " + reason + "=" + num(value);
+    line(l);
   }
   const auto& w = p.worker;
   line("flows=" + num(w.flows_created) + " closed=" + num(w.flows_closed) + " timed_out=" +

@@ -82,7 +82,10 @@ class Pipeline final : public FrameHandler {
 };
 
 // The end-of-run summary printed on stderr.
+// The end-of-run summary printed on stderr. A live source always gets its capture line
+// (kernel drops, even when zero) and a line of its backend's own counters.
 std::string format_summary(const PipelineCounters& p, const SourceStats& source,
-                           const SinkStats& sink);
+                           const SinkStats& sink, bool live = false,
+                           const std::vector<std::pair<std::string, std::uint64_t>>& backend = {});
 
 }  // namespace offpath

@@ -120,7 +120,25 @@ mix)
   log "stopping the backend"
   kill -TERM "$BACKEND_PID"; wait "$BACKEND_PID" 2>/dev/null || true
   [[ $(curl_status http://192.0.2.2:8080/ok?after-stop) == 502 ]] || fail "502 after stop"
+  log "traffic to a port outside --port (refused)"
+  in_c curl -s --max-time 3 -o /dev/null http://192.0.2.2:9/ || true
   stop_offpath
+  # The summary of a live run always has its capture line; the eBPF backend adds the
+  # kernel's own counters, which account for every packet and show the port filter.
+  grep -q '^offpath: capture kernel_drops=0 ' "$WORK/run.err" ||
+    fail "no capture line with kernel_drops=0 in the summary: $(cat "$WORK/run.err")"
+  if [[ $BACKEND == ebpf ]]; then
+    "$PY" - "$WORK/run.err" <<'PYEOF' || fail "eBPF kernel counters in the summary"
+import re, sys
+line = next(l for l in open(sys.argv[1]) if l.startswith("offpath: capture_backend "))
+c = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+parts = sum(v for k, v in c.items() if k.startswith(("skip_", "lost_")) or k == "submitted")
+assert c["seen"] == parts, f"seen={c['seen']} but the outcomes add up to {parts}: {c}"
+assert c["skip_port"] >= 2, f"the SYN and RST to port 9 were not dropped in the kernel: {c}"
+assert c["submitted"] > 0 and c["skip_empty_ack"] > 0, c
+print("kernel counters:", line.strip())
+PYEOF
+  fi
   check_exchanges "$WORK/run.jsonl" <<'EOF' || fail "exchanges differ"
 GET /ok 200 complete - 3
 GET /ok?second 200 complete - 3
