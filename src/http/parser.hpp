@@ -76,6 +76,18 @@ struct ParserCounters {
   std::uint64_t resyncs = 0;             // message starts found in Sync state
   std::uint64_t gap_filled_bytes = 0;    // body bytes lost in gaps, parsing continued
   std::uint64_t chunk_ext_bytes = 0;     // chunk-extension bytes not handed to llhttp
+
+  ParserCounters& operator+=(const ParserCounters& o) {
+    messages += o.messages;
+    sync_skipped_bytes += o.sync_skipped_bytes;
+    tunnel_bytes += o.tunnel_bytes;
+    failed_bytes += o.failed_bytes;
+    parse_errors += o.parse_errors;
+    resyncs += o.resyncs;
+    gap_filled_bytes += o.gap_filled_bytes;
+    chunk_ext_bytes += o.chunk_ext_bytes;
+    return *this;
+  }
 };
 
 class HttpParser {

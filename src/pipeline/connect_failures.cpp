@@ -5,19 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/connection.hpp"
+
 namespace offpath {
-namespace {
-
-// The same id a Connection on this 4-tuple and start time would get.
-std::uint64_t attempt_id(const FlowKey& key, Timestamp start) {
-  std::uint64_t h = key.hash() ^ static_cast<std::uint64_t>(start.micros) * 0x9e3779b97f4a7c15ULL;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  return h;
-}
-
-}  // namespace
 
 ConnectFailureDetector::ConnectFailureDetector(std::int64_t timeout_micros, ExchangeHandler& out)
     : timeout_micros_(timeout_micros), out_(out) {}
@@ -106,7 +96,7 @@ void ConnectFailureDetector::report(const Attempt& a, Outcome outcome, Timestamp
   Exchange ex;
   ex.client = a.key.endpoint(a.client);
   ex.server = a.key.endpoint(other(a.client));
-  ex.connection_id = attempt_id(a.key, a.first_syn);
+  ex.connection_id = connection_id(a.key, a.first_syn);
   ex.connection_start = a.first_syn;
   ex.outcome = outcome;
   const double waited_ms = static_cast<double>(now.micros - a.first_syn.micros) / 1000.0;

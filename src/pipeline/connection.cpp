@@ -3,7 +3,6 @@
 #include <algorithm>
 
 namespace offpath {
-namespace {
 
 std::uint64_t connection_id(const FlowKey& key, Timestamp start) {
   std::uint64_t h = key.hash() ^ static_cast<std::uint64_t>(start.micros) * 0x9e3779b97f4a7c15ULL;
@@ -12,8 +11,6 @@ std::uint64_t connection_id(const FlowKey& key, Timestamp start) {
   h ^= h >> 33;
   return h;
 }
-
-}  // namespace
 
 Connection::Connection(const FlowKey& key, Timestamp start, const ParserLimits& limits,
                        const ReassemblyOptions& reassembly, ExchangeHandler& out)
@@ -40,25 +37,13 @@ std::uint64_t Connection::held_bytes() const {
 ConnectionCounters Connection::counters() const {
   ConnectionCounters c;
   for (const auto& d : dirs_) {
-    const auto& r = d.reassembler.counters();
-    c.reassembly.delivered_bytes += r.delivered_bytes;
-    c.reassembly.duplicate_bytes += r.duplicate_bytes;
-    c.reassembly.gap_bytes += r.gap_bytes;
-    c.reassembly.gaps += r.gaps;
-    c.reassembly.overlap_conflicts += r.overlap_conflicts;
-    c.reassembly.held_overflows += r.held_overflows;
+    c.reassembly += d.reassembler.counters();
   }
   for (const auto* p : {http_ ? &http_->request_parser : nullptr,
                         http_ ? &http_->response_parser : nullptr}) {
     if (p == nullptr) continue;
     const auto& pc = p->counters();
-    c.parser.messages += pc.messages;
-    c.parser.sync_skipped_bytes += pc.sync_skipped_bytes;
-    c.parser.tunnel_bytes += pc.tunnel_bytes;
-    c.parser.failed_bytes += pc.failed_bytes;
-    c.parser.parse_errors += pc.parse_errors;
-    c.parser.resyncs += pc.resyncs;
-    c.parser.gap_filled_bytes += pc.gap_filled_bytes;
+    c.parser += pc;
   }
   if (http_) {
     c.orphan_responses = http_->pairer.orphan_responses();

@@ -29,7 +29,19 @@ struct ConnectionCounters {
   std::uint64_t orphan_responses = 0;
   std::uint64_t late_responses = 0;
   std::uint64_t ack_gaps = 0;  // gaps declared because the peer acknowledged past a hole
+
+  ConnectionCounters& operator+=(const ConnectionCounters& o) {
+    reassembly += o.reassembly;
+    parser += o.parser;
+    orphan_responses += o.orphan_responses;
+    late_responses += o.late_responses;
+    ack_gaps += o.ack_gaps;
+    return *this;
+  }
 };
+
+// Stable id of a connection: its key and the packet time of its first packet.
+std::uint64_t connection_id(const FlowKey& key, Timestamp start);
 
 class Connection {
  public:

@@ -6,24 +6,6 @@ namespace offpath {
 
 namespace {
 
-void add(ConnectionCounters& into, const ConnectionCounters& c) {
-  into.reassembly.delivered_bytes += c.reassembly.delivered_bytes;
-  into.reassembly.duplicate_bytes += c.reassembly.duplicate_bytes;
-  into.reassembly.gap_bytes += c.reassembly.gap_bytes;
-  into.reassembly.gaps += c.reassembly.gaps;
-  into.reassembly.overlap_conflicts += c.reassembly.overlap_conflicts;
-  into.reassembly.held_overflows += c.reassembly.held_overflows;
-  into.parser.messages += c.parser.messages;
-  into.parser.sync_skipped_bytes += c.parser.sync_skipped_bytes;
-  into.parser.tunnel_bytes += c.parser.tunnel_bytes;
-  into.parser.failed_bytes += c.parser.failed_bytes;
-  into.parser.parse_errors += c.parser.parse_errors;
-  into.parser.resyncs += c.parser.resyncs;
-  into.parser.gap_filled_bytes += c.parser.gap_filled_bytes;
-  into.orphan_responses += c.orphan_responses;
-  into.late_responses += c.late_responses;
-  into.ack_gaps += c.ack_gaps;
-}
 
 void add(WorkerCounters& into, const WorkerCounters& c) {
   into.segments += c.segments;
@@ -34,7 +16,7 @@ void add(WorkerCounters& into, const WorkerCounters& c) {
   into.flows_evicted += c.flows_evicted;
   into.flows_evicted_for_memory += c.flows_evicted_for_memory;
   into.flows_reused += c.flows_reused;
-  add(into.connections, c.connections);
+  into.connections += c.connections;
 }
 
 void add(OutputCounters& into, const OutputCounters& c) {
@@ -226,7 +208,7 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
        " orphan_responses=" + num(w.connections.orphan_responses) + " late_responses=" +
        num(w.connections.late_responses) + " resyncs=" + num(h.resyncs) +
        " skipped_bytes=" + num(h.sync_skipped_bytes) + " tunnel_bytes=" + num(h.tunnel_bytes) +
-       " unparsed_bytes=" + num(h.failed_bytes));
+       " unparsed_bytes=" + num(h.failed_bytes) + " chunk_ext_bytes=" + num(h.chunk_ext_bytes));
   if (p.workers > 1) {
     std::uint64_t drops = 0;
     std::string per_worker;

@@ -11,24 +11,6 @@ constexpr std::int64_t kSweepIntervalMicros = 1'000'000;
 // final ACKs are not taken for a new connection picked up mid-stream.
 constexpr std::int64_t kFinishedLingerMicros = 10'000'000;
 
-void add(ConnectionCounters& into, const ConnectionCounters& c) {
-  into.reassembly.delivered_bytes += c.reassembly.delivered_bytes;
-  into.reassembly.duplicate_bytes += c.reassembly.duplicate_bytes;
-  into.reassembly.gap_bytes += c.reassembly.gap_bytes;
-  into.reassembly.gaps += c.reassembly.gaps;
-  into.reassembly.overlap_conflicts += c.reassembly.overlap_conflicts;
-  into.reassembly.held_overflows += c.reassembly.held_overflows;
-  into.parser.messages += c.parser.messages;
-  into.parser.sync_skipped_bytes += c.parser.sync_skipped_bytes;
-  into.parser.tunnel_bytes += c.parser.tunnel_bytes;
-  into.parser.failed_bytes += c.parser.failed_bytes;
-  into.parser.parse_errors += c.parser.parse_errors;
-  into.parser.resyncs += c.parser.resyncs;
-  into.parser.gap_filled_bytes += c.parser.gap_filled_bytes;
-  into.orphan_responses += c.orphan_responses;
-  into.late_responses += c.late_responses;
-  into.ack_gaps += c.ack_gaps;
-}
 
 }  // namespace
 
@@ -46,7 +28,7 @@ Worker::Worker(const Config& config, ExchangeOutput& output)
 }
 
 void Worker::retire(Table::Entry& entry) {
-  add(counters_.connections, entry.value->counters());
+  counters_.connections += entry.value->counters();
 }
 
 void Worker::on_segment(const Segment& seg) {

@@ -48,6 +48,16 @@ struct ReassemblyCounters {
   std::uint64_t gaps = 0;
   std::uint64_t overlap_conflicts = 0;  // overlapping bytes that differ from the first copy
   std::uint64_t held_overflows = 0;     // holes skipped because held bytes hit the limit
+
+  ReassemblyCounters& operator+=(const ReassemblyCounters& o) {
+    delivered_bytes += o.delivered_bytes;
+    duplicate_bytes += o.duplicate_bytes;
+    gap_bytes += o.gap_bytes;
+    gaps += o.gaps;
+    overlap_conflicts += o.overlap_conflicts;
+    held_overflows += o.held_overflows;
+    return *this;
+  }
 };
 
 class StreamReassembler {
