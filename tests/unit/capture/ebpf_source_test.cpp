@@ -18,20 +18,8 @@ namespace {
 
 using namespace testlab;
 
-constexpr std::uint16_t kPort = 8080;
-constexpr std::uint16_t kOtherPort = 9090;
-const std::string kRequest = "GET /hello HTTP/1.1\r\nHost: lab\r\n\r\n";
-const std::string kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
-
-class EbpfSourceTest : public ::testing::Test {
+class EbpfSourceTest : public LabTest {
  protected:
-  void SetUp() override {
-    // scripts/test.sh runs as root; without it this test cannot do its job: a failure.
-    if (!running_as_root()) GTEST_FAIL() << "needs root (network namespaces, CAP_BPF)";
-    std::string error;
-    lab_ = VethLab::create(&error);
-    ASSERT_TRUE(lab_) << error;
-  }
   LiveCaptureOptions options() const {
     LiveCaptureOptions o;
     o.interfaces = {lab_->near_if()};
@@ -45,16 +33,7 @@ class EbpfSourceTest : public ::testing::Test {
   }
   std::string tc_qdiscs() const { return shell("tc qdisc show dev " + lab_->near_if()); }
 
-  std::unique_ptr<VethLab> lab_;
 };
-
-bool closed_both_ways(const Collector& c, std::uint16_t port) {
-  int fins = 0;
-  for (const auto& s : segments(c.frames())) {
-    if ((s.flags & kFin) && (s.sport == port || s.dport == port)) ++fins;
-  }
-  return fins >= 2;
-}
 
 std::uint64_t sum_of_outcomes(const KernelCounters& c) {
   return c[OFFPATH_CNT_SKIP_NOT_TCP] + c[OFFPATH_CNT_SKIP_MALFORMED] +

@@ -35,6 +35,8 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "capture/source.hpp"
 
 namespace offpath::testlab {
@@ -457,5 +459,34 @@ inline std::string in_child(const std::function<std::string()>& fn) {
   ::waitpid(pid, &status, 0);
   return out;
 }
+
+// What the capture tests exchange through the lab: a small request and response on the
+// port under test, and another port that filters must keep out.
+constexpr std::uint16_t kPort = 8080;
+constexpr std::uint16_t kOtherPort = 9090;
+inline const std::string kRequest = "GET /hello HTTP/1.1\r\nHost: lab\r\n\r\n";
+inline const std::string kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+// True once both FINs of the connection on `port` have been captured.
+inline bool closed_both_ways(const Collector& c, std::uint16_t port) {
+  int fins = 0;
+  for (const auto& s : segments(c.frames())) {
+    if ((s.flags & kFin) && (s.sport == port || s.dport == port)) ++fins;
+  }
+  return fins >= 2;
+}
+
+// A fresh veth lab per test. scripts/test.sh runs as root; without root these tests
+// cannot do their job, which is a failure, not a skip.
+class LabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!running_as_root()) GTEST_FAIL() << "needs root (network namespaces, capture)";
+    std::string error;
+    lab_ = VethLab::create(&error);
+    ASSERT_TRUE(lab_) << error;
+  }
+  std::unique_ptr<VethLab> lab_;
+};
 
 }  // namespace offpath::testlab

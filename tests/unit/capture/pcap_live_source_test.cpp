@@ -12,37 +12,15 @@ namespace {
 
 using namespace testlab;
 
-constexpr std::uint16_t kPort = 8080;
-constexpr std::uint16_t kOtherPort = 9090;
-const std::string kRequest = "GET /hello HTTP/1.1\r\nHost: lab\r\n\r\n";
-const std::string kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
-
-class PcapLiveTest : public ::testing::Test {
+class PcapLiveTest : public LabTest {
  protected:
-  void SetUp() override {
-    // scripts/test.sh runs as root; without it this test cannot do its job: a failure.
-    if (!running_as_root()) GTEST_FAIL() << "needs root (network namespaces, CAP_NET_RAW)";
-    std::string error;
-    lab_ = VethLab::create(&error);
-    ASSERT_TRUE(lab_) << error;
-  }
   LiveCaptureOptions options() const {
     LiveCaptureOptions o;
     o.interfaces = {lab_->near_if()};
     o.buffer_mb = 4;
     return o;
   }
-  std::unique_ptr<VethLab> lab_;
 };
-
-// Waits until both FINs of the connection to kPort have been captured.
-bool closed_both_ways(const Collector& c, std::uint16_t port) {
-  int fins = 0;
-  for (const auto& s : segments(c.frames())) {
-    if ((s.flags & kFin) && (s.sport == port || s.dport == port)) ++fins;
-  }
-  return fins >= 2;
-}
 
 TEST_F(PcapLiveTest, CapturesTheFilteredExchangeWholeAndNothingElse) {
   Server server(*lab_, "192.0.2.2", kPort, kResponse);
