@@ -86,6 +86,29 @@ void expect_exactly_once_in_key_order(const std::vector<Consumed>& got, int n) {
   for (int i = 0; i < n; ++i) EXPECT_EQ(seen[i], 1) << "seq " << i;
 }
 
+// Every seq in [0, n) at least once, first occurrences in seq order within each key, and
+// every extra copy one of an earlier seq. For outages that cut a produce request in
+// flight: librdkafka then retries the batch with the same idempotent sequence numbers,
+// which a real broker recognises as a duplicate, but librdkafka 2.0's mock cluster does
+// not check them and appends the batch again. offpath's own count must still be exact
+// (the caller checks delivered == n).
+void expect_all_in_key_order_allowing_broker_retries(const std::vector<Consumed>& got, int n) {
+  std::map<int, int> seen;
+  std::map<std::string, int> last_per_key;
+  for (const Consumed& c : got) {
+    int seq = seq_of(c.payload);
+    ASSERT_TRUE(c.key.has_value());
+    if (seen[seq]++ > 0) continue;  // a broker-side copy of a retried batch
+    auto [it, inserted] = last_per_key.try_emplace(*c.key, seq);
+    if (!inserted) {
+      EXPECT_LT(it->second, seq) << "order broken for key " << *c.key;
+      it->second = seq;
+    }
+  }
+  for (int i = 0; i < n; ++i) EXPECT_GE(seen[i], 1) << "seq " << i << " missing";
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(n)) << "unexpected seq values";
+}
+
 class KafkaSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -427,7 +450,8 @@ TEST_F(KafkaSinkTest, ConcurrentWritersDuringOutageKeepPerWriterOrder) {
   KafkaSinkStats s = stats(*sink);
   EXPECT_EQ(s.delivered, 3u * kPerThread);
   expect_balanced(s);
-  expect_exactly_once_in_key_order(consume_all(mock.bootstrap(), kTopic), 3 * kPerThread);
+  expect_all_in_key_order_allowing_broker_retries(consume_all(mock.bootstrap(), kTopic),
+                                                  3 * kPerThread);
 }
 
 }  // namespace
