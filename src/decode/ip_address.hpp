@@ -5,6 +5,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace offpath {
@@ -17,7 +18,14 @@ struct IpAddress {
   static IpAddress v6(const std::uint8_t* p);
 
   auto operator<=>(const IpAddress&) const = default;
-  bool operator==(const IpAddress&) const = default;
+  // Two 8-byte compares instead of a call to memcmp: flow lookups compare keys per packet.
+  bool operator==(const IpAddress& o) const {
+    std::uint64_t a[2];
+    std::uint64_t b[2];
+    std::memcpy(a, bytes.data(), sizeof a);
+    std::memcpy(b, o.bytes.data(), sizeof b);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0 && version == o.version;
+  }
 
   // "10.0.0.1" or "fd00::1" (RFC 5952 compressed form).
   std::string to_string() const;

@@ -1,26 +1,14 @@
 #include "filter/exchange_filter.hpp"
 
 #include <fnmatch.h>
-#include <strings.h>
 
 #include <algorithm>
 
+#include "common/ascii.hpp"
 #include "filter/status_set.hpp"
 
 namespace offpath {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& ch : out) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  }
-  return out;
-}
 
 // The path of a request target, as the record's request.path: query removed, and the
 // scheme and authority of an absolute-form target removed.
@@ -35,7 +23,7 @@ std::string_view path_of(std::string_view uri) {
 }
 
 bool host_matches(const std::vector<HostPattern>& patterns, std::string_view host_header) {
-  std::string host = lower(host_without_port(host_header));
+  std::string host = lower_ascii(host_without_port(host_header));
   if (!host.empty() && host.back() == '.') host.pop_back();  // "example.com." is example.com
   for (const auto& p : patterns) {
     if (!p.wildcard) {
@@ -62,7 +50,7 @@ bool path_matches(const std::vector<PathPattern>& patterns, std::string_view pat
 
 bool has_header(const HttpMessage& m, const HeaderCondition& cond) {
   for (const auto& h : m.headers) {
-    if (!iequals(h.name, cond.name)) continue;
+    if (!iequals_ascii(h.name, cond.name)) continue;
     if (!cond.value || h.value == *cond.value) return true;
   }
   return false;
@@ -95,7 +83,7 @@ bool ExchangeFilter::matches(const Exchange& ex, const Classification& /*c*/) co
   if (!methods.empty()) {
     if (req == nullptr) return false;
     if (std::none_of(methods.begin(), methods.end(),
-                     [&](const std::string& m) { return iequals(m, req->method); })) {
+                     [&](const std::string& m) { return iequals_ascii(m, req->method); })) {
       return false;
     }
   }

@@ -51,9 +51,8 @@ struct HttpMessage {
 
   // First header with this name (case-insensitive), or nullptr.
   const std::string* header(std::string_view name) const;
-  std::string version() const {
-    return std::to_string(version_major) + "." + std::to_string(version_minor);
-  }
+  // "1.1": the version as the start line gave it.
+  std::string_view version() const;
 };
 
 }  // namespace offpath

@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdint>
+
+#include "common/ascii.hpp"
 
 namespace offpath {
 namespace {
@@ -16,14 +17,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // RFC 1950: CMF/FLG with method 8 and a header checksum divisible by 31.
@@ -66,11 +59,11 @@ DecodeStatus ContentDecoder::decode(std::string_view content_encoding, std::stri
     std::string_view c = trim(content_encoding.substr(0, comma));
     content_encoding = comma == std::string_view::npos ? std::string_view()
                                                        : content_encoding.substr(comma + 1);
-    if (c.empty() || iequals(c, "identity")) continue;
+    if (c.empty() || iequals_ascii(c, "identity")) continue;
     if (n == kMaxCodings) return DecodeStatus::Unsupported;
-    if (iequals(c, "gzip") || iequals(c, "x-gzip")) {
+    if (iequals_ascii(c, "gzip") || iequals_ascii(c, "x-gzip")) {
       codings[n++] = Coding::Gzip;
-    } else if (iequals(c, "deflate")) {
+    } else if (iequals_ascii(c, "deflate")) {
       codings[n++] = Coding::Deflate;
     } else {
       return DecodeStatus::Unsupported;

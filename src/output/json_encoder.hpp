@@ -25,7 +25,7 @@ class JsonEncoder final : public RecordEncoder {
 
  private:
   RecordFields fields_;
-  std::vector<std::pair<std::string, std::string>> headers_;  // reused between records
+  HeaderList headers_;  // reused between records
   std::string scratch_;
 };
 

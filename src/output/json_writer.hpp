@@ -4,6 +4,7 @@
 // Commas are placed automatically. Not thread-safe; one per encoding call.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,6 +20,20 @@ class JsonWriter {
   void begin_array() { value_prefix(); out_.push_back('['); push(); }
   void end_array() { pop(); out_.push_back(']'); }
   void key(std::string_view k);
+  // A key written in the source: when it needs no escape (decided at compile time once
+  // inlined), copied as it is.
+  template <std::size_t N>
+  void key(const char (&k)[N]) {
+    if (!needs_no_escape(std::string_view(k, N - 1))) {
+      key(std::string_view(k, N - 1));
+      return;
+    }
+    value_prefix();
+    out_.push_back('"');
+    out_.append(k, N - 1);
+    out_.append("\":", 2);
+    after_key_ = true;
+  }
 
   void string(std::string_view s);
   // Writes `s` as a string if is_text(s); otherwise writes nothing and returns false.
@@ -37,6 +52,8 @@ class JsonWriter {
 
   template <typename T>
   void field(std::string_view k, const T& v) { key(k); value(v); }
+  template <std::size_t N, typename T>
+  void field(const char (&k)[N], const T& v) { key(k); value(v); }
   void value(std::string_view s) { string(s); }
   void value(const std::string& s) { string(s); }
   void value(const char* s) { string(s); }
@@ -48,6 +65,13 @@ class JsonWriter {
 
   // Escapes `s` as JSON string contents (no quotes) into `out`.
   static void escape(std::string& out, std::string_view s);
+  // True when every byte of `s` is printable ASCII other than '"' and '\\'.
+  static constexpr bool needs_no_escape(std::string_view s) {
+    for (char c : s) {
+      if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') return false;
+    }
+    return true;
+  }
   // True when `s` is well-formed UTF-8 with no NUL bytes.
   static bool is_text(std::string_view s);
 

@@ -22,7 +22,7 @@ class KongEncoder final : public RecordEncoder {
 
  private:
   RecordFields fields_;
-  std::vector<std::pair<std::string, std::string>> headers_;
+  HeaderList headers_;
   std::string scratch_;
 };
 

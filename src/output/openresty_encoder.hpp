@@ -23,7 +23,7 @@ class OpenRestyEncoder final : public RecordEncoder {
 
  private:
   RecordFields fields_;
-  std::vector<std::pair<std::string, std::string>> headers_;
+  HeaderList headers_;
   std::string scratch_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.hpp"
 #include "output/json_encoder.hpp"
 #include "output/kong_encoder.hpp"
 #include "output/openresty_encoder.hpp"
@@ -37,13 +38,6 @@ std::string_view trim(std::string_view s) {
 }
 
 }  // namespace
-
-std::string lower_ascii(std::string_view s) {
-  std::string r(s);
-  std::transform(r.begin(), r.end(), r.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return r;
-}
 
 Hex16::Hex16(std::uint64_t v) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -122,23 +116,31 @@ bool RecordFields::captured(std::string_view lower_name) const {
   return true;
 }
 
-void RecordFields::headers(const HttpMessage& m,
-                           std::vector<std::pair<std::string, std::string>>& out) const {
+void RecordFields::headers(const HttpMessage& m, HeaderList& out) const {
   out.clear();
   if (options_.headers == HeaderCapture::None) return;
   for (const auto& h : m.headers) {
-    std::string name = lower_ascii(h.name);
-    if (!captured(name)) continue;
-    auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == name; });
-    if (it == out.end()) {
-      out.emplace_back(std::move(name), h.value);
-    } else {
-      it->second += ", ";
-      it->second += h.value;
+    auto& item = out.push();
+    item.first.resize(h.name.size());
+    std::transform(h.name.begin(), h.name.end(), item.first.begin(), to_lower_ascii);
+    const std::string& name = item.first;
+    if (!captured(name)) {
+      out.pop();
+      continue;
     }
-  }
-  for (auto& [name, value] : out) {
-    if (redacted(name)) value.assign(kRedacted);
+    if (HeaderList::Item* earlier = out.find_before_last(name)) {
+      if (!redacted(name)) {
+        earlier->second += ", ";
+        earlier->second += h.value;
+      }
+      out.pop();
+      continue;
+    }
+    if (redacted(name)) {
+      item.second.assign(kRedacted);
+    } else {
+      item.second.assign(h.value);
+    }
   }
 }
 

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/ascii.hpp"
 #include "config/config.hpp"
 #include "exchange/classify.hpp"
 #include "exchange/exchange.hpp"
@@ -49,6 +50,34 @@ struct RecordBody {
   std::uint64_t encoded_size = 0;      // encoded bytes behind `bytes` when decoded
 };
 
+// The headers of one message as a record shows them. Reused between records: its strings
+// keep their capacity, so filling it in the steady state does not allocate.
+class HeaderList {
+ public:
+  using Item = std::pair<std::string, std::string>;  // lower-case name, value
+  const Item* begin() const { return items_.data(); }
+  const Item* end() const { return items_.data() + size_; }
+  std::size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+  // A new last item whose strings hold whatever they held before: assign both.
+  Item& push() {
+    if (size_ == items_.size()) items_.emplace_back();
+    return items_[size_++];
+  }
+  void pop() { --size_; }
+  // The item named `name` before the last one, or nullptr.
+  Item* find_before_last(std::string_view name) {
+    for (std::size_t i = 0; i + 1 < size_; ++i) {
+      if (items_[i].first == name) return &items_[i];
+    }
+    return nullptr;
+  }
+
+ private:
+  std::vector<Item> items_;
+  std::size_t size_ = 0;
+};
+
 class RecordFields {
  public:
   explicit RecordFields(const RecordOptions& options);
@@ -58,8 +87,8 @@ class RecordFields {
   // Kept in the record's headers (--headers all|none|LIST).
   bool captured(std::string_view lower_name) const;
   // Headers to write: lower-case names, repeats joined with ", " in order of appearance,
-  // only captured ones, redacted values replaced by kRedacted. Reuses `out`.
-  void headers(const HttpMessage& m, std::vector<std::pair<std::string, std::string>>& out) const;
+  // only captured ones, redacted values replaced by kRedacted.
+  void headers(const HttpMessage& m, HeaderList& out) const;
   // The captured body of `m`, decoded when options allow and the coding is gzip/deflate.
   // The view stays valid until the next call.
   RecordBody body(const HttpMessage& m);
@@ -88,6 +117,5 @@ Hex16 exchange_id_hex(const Exchange& ex);
 std::string exchange_id(const Exchange& ex);
 // Splits a request target into path and query ("/a/b?x=1" -> "/a/b", "x=1").
 void split_target(std::string_view uri, std::string_view& path, std::string_view& query);
-std::string lower_ascii(std::string_view s);
 
 }  // namespace offpath

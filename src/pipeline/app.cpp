@@ -159,7 +159,8 @@ struct RunState {
 };
 
 // The service thread: SIGHUP reloads, the periodic stats line, rate-limited warnings
-// about losses, the replay progress line and the systemd watchdog. Wakes every 100 ms.
+// about losses, the replay progress line and the systemd watchdog. Wakes every 100 ms, and
+// at once when stopped (a SIGHUP sent to the thread itself ends its wait).
 class ServiceThread {
  public:
   ServiceThread(int argc, char** argv, const CommandLine& first, ConfigUpdates& updates,
@@ -182,7 +183,10 @@ class ServiceThread {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) {
+      pthread_kill(thread_.native_handle(), SIGHUP);  // blocked there: ends sigtimedwait()
+      thread_.join();
+    }
     if (progress_shown_) std::fputs("\r\033[K", stderr);
   }
 
@@ -199,12 +203,13 @@ class ServiceThread {
     sigemptyset(&hup);
     sigaddset(&hup, SIGHUP);
     for (;;) {
+      timespec wait{0, 100'000'000};
+      const int signal = sigtimedwait(&hup, nullptr, &wait);
       {
         std::lock_guard lock(mutex_);
         if (stopping_) return;
       }
-      timespec wait{0, 100'000'000};
-      if (sigtimedwait(&hup, nullptr, &wait) == SIGHUP) reload();
+      if (signal == SIGHUP) reload();
       const auto now = Clock::now();
       if (watchdog.count() > 0 && now - last_watchdog >= watchdog) {
         notify_watchdog();

@@ -1,7 +1,5 @@
 #include "pipeline/exchange_output.hpp"
 
-#include <cctype>
-
 #include "config/config_updates.hpp"
 #include "filter/filter_set.hpp"
 #include "output/record_encoder.hpp"
@@ -17,9 +15,7 @@ ExchangeOutput::ExchangeOutput(const Config& config, const ClassifyOptions& clas
       generation_(config.updates != nullptr ? config.updates->generation() : 0),
       sink_(sink),
       redact_(config.record.redact_headers) {
-  for (auto& h : redact_) {
-    for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
+  for (auto& h : redact_) h = lower_ascii(h);
   if (auto filters = build_filters(config); filters) filter_ = std::move(filters->filter);
 }
 
@@ -27,9 +23,7 @@ void ExchangeOutput::adopt(const Config& config) {
   publish_ = config.publish;
   encoder_ = make_record_encoder(config.record);
   redact_ = config.record.redact_headers;
-  for (auto& h : redact_) {
-    for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
+  for (auto& h : redact_) h = lower_ascii(h);
   if (auto filters = build_filters(config); filters) {
     classify_ = filters->classify;
     filter_ = std::move(filters->filter);

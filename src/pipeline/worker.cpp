@@ -16,8 +16,7 @@ constexpr std::int64_t kFinishedLingerMicros = 10'000'000;
 
 Worker::Worker(const Config& config, ExchangeOutput& output)
     : config_(config),
-      output_(output),
-      table_(static_cast<std::size_t>(std::min<std::uint64_t>(config.reassembly.max_flows, 65536))) {
+      output_(output) {
   limits_.max_body = config.record.max_body;
   limits_.max_header_bytes = config.record.max_header_bytes;
   limits_.max_uri_bytes = config.record.max_uri_bytes;

@@ -36,7 +36,7 @@ inline std::string summary(const HttpMessage& m) {
   } else {
     s = std::to_string(m.status) + " " + m.reason;
   }
-  s += " " + m.version() + " @" + std::to_string(m.stream_offset) + " body=" +
+  s += " " + std::string(m.version()) + " @" + std::to_string(m.stream_offset) + " body=" +
        std::to_string(m.body_size) + " '" + m.body + "'";
   if (m.body_missing != 0) s += " missing=" + std::to_string(m.body_missing);
   if (m.gap) s += " gap";
