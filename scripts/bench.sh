@@ -5,39 +5,52 @@
 # times, on that same file and in the same run, each from a warm page cache, median of
 # --runs runs:
 #   offpath --workers 1 (inline) and --workers N (all cores), --publish all to /dev/null
-#   tcpdump -r FILE -w /dev/null             (the floor: libpcap reading the file)
+#   tcpdump -r FILE -w /dev/null             (libpcap reading and writing the file)
 #   httpry  -r FILE -o /dev/null             (an HTTP request logger)
-#   tshark  -r SLICE -Y http -T fields ...   (one pass; on a smaller slice, see --tshark-mb,
-#                                             because it is ~100x slower; offpath is timed on
-#                                             the same slice for the ratio)
-# and prints MB/s, packets/s, exchanges/s, peak RSS and CPU use; then the Kafka publish
-# throughput (scripts/bench-kafka.sh) and live capture drop rates per backend
+#   tshark  -r FILE -Y http -T fields ...    (Wireshark's HTTP dissector, one pass)
+#   tshark  -r FILE -2 -R http -T fields ... (the same with two passes)
+# and prints MB/s, packets/s, exchanges/s, peak RSS and CPU use, and whether offpath found
+# every exchange the generator wrote; then the Kafka publish throughput
+# (scripts/bench-kafka.sh) and live capture drop rates per backend
 # (scripts/bench-live-drops.sh). Not part of the test suite.
 #
-# Usage: scripts/bench.sh [--size-mb 1024] [--tshark-mb 64] [--runs 3] [--workers N]
-#                         [--seed 1] [--build DIR] [--dir DIR] [--keep]
+# tshark takes minutes on a 1 GB file: it runs --tshark-runs times (default 1), and with
+# --tshark-mb N on a smaller capture of the same generator instead (offpath is then timed
+# on that capture too, for the ratio).
+#
+# Usage: scripts/bench.sh [--size-mb 1024] [--runs 3] [--tshark-runs 1] [--tshark-mb N]
+#                         [--workers N] [--seed 1] [--loss F] [--reorder F]
+#                         [--build DIR] [--dir DIR] [--keep] [--replay-only]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZE_MB=1024
-TSHARK_MB=64
+TSHARK_MB=0
+TSHARK_RUNS=1
+LOSS=0
+REORDER=0
 RUNS=3
 WORKERS=$(nproc)
 SEED=1
 BUILD="$ROOT/build-bench"
 DIR=${TMPDIR:-/var/tmp}/offpath-bench
 KEEP=0
+REPLAY_ONLY=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --size-mb) SIZE_MB=$2; shift 2 ;;
     --tshark-mb) TSHARK_MB=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --tshark-runs) TSHARK_RUNS=$2; shift 2 ;;
+    --loss) LOSS=$2; shift 2 ;;
+    --reorder) REORDER=$2; shift 2 ;;
     --workers) WORKERS=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
     --dir) DIR=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --replay-only) REPLAY_ONLY=1; shift ;;  # skip the Kafka and live-capture parts
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -64,21 +77,30 @@ OFFPATH=$BUILD/offpath
 GEN=$BUILD/tests/tools/offpath_gen_capture
 
 mkdir -p "$DIR"
-FILE=$DIR/bench-$SIZE_MB-$SEED.pcap
-SLICE=$DIR/bench-$TSHARK_MB-$SEED.pcap
-GEN_FLAGS=(--seed "$SEED" --connections 2000 --chunked 0.2 --errors 0.1)
-[[ -s $FILE ]] || "$GEN" -o "$FILE" --size-mb "$SIZE_MB" "${GEN_FLAGS[@]}"
-[[ -s $SLICE ]] || "$GEN" -o "$SLICE" --size-mb "$TSHARK_MB" "${GEN_FLAGS[@]}"
-cleanup() { [[ $KEEP == 1 ]] || rm -f "$FILE" "$SLICE"; }
+GEN_FLAGS=(--seed "$SEED" --connections 2000 --chunked 0.2 --errors 0.1 --loss "$LOSS"
+           --reorder "$REORDER")
+# generate MB: the capture's path; the generator's own line (exchanges written) beside it.
+generate() {
+  local path=$DIR/bench-$1-$SEED-l$LOSS-r$REORDER.pcap
+  if [[ ! -s $path || ! -s $path.gen ]]; then
+    "$GEN" -o "$path" --size-mb "$1" "${GEN_FLAGS[@]}" 2>"$path.gen"
+  fi
+  echo "$path"
+}
+FILE=$(generate "$SIZE_MB")
+SLICE=$FILE
+[[ $TSHARK_MB -gt 0 ]] && SLICE=$(generate "$TSHARK_MB")
+cleanup() { [[ $KEEP == 1 ]] || rm -f "$FILE" "$FILE.gen" "$SLICE" "$SLICE.gen"; }
 trap cleanup EXIT
 
-# measure NAME INPUT CMD...: median wall time of $RUNS runs from a warm page cache, with
-# the CPU time and peak RSS of that run; offpath's summary gives packets and exchanges.
+# measure NAME INPUT RUNS CMD...: median wall time of RUNS runs from a warm page cache,
+# with the CPU time and peak RSS of that run; offpath's summary gives packets and
+# exchanges (complete ones apart).
 RESULTS=$DIR/results.tsv
 : > "$RESULTS"
 measure() {
-  local name=$1 input=$2; shift 2
-  /usr/bin/python3 - "$name" "$input" "$RUNS" "$RESULTS" "$@" <<'PY'
+  local name=$1 input=$2 runs=$3; shift 3
+  /usr/bin/python3 - "$name" "$input" "$runs" "$RESULTS" "$@" <<'PY'
 import os, re, subprocess, sys
 name, path, runs, results, cmd = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5:]
 samples = []
@@ -98,45 +120,65 @@ wall, cpu, _, err = samples[len(samples) // 2]
 maxrss = max(s[2] for s in samples)
 m = re.search(r"packets=(\d+)", err); packets = int(m.group(1)) if m else 0
 m = re.search(r"exchanges=(\d+)", err); exchanges = int(m.group(1)) if m else 0
+m = re.search(r" complete=(\d+)", err); complete = int(m.group(1)) if m else 0
 with open(results, "a") as out:
-    out.write(f"{name}\t{os.path.getsize(path)}\t{wall:.4f}\t{cpu:.4f}\t{maxrss}\t{packets}\t{exchanges}\n")
+    out.write(f"{name}\t{path}\t{os.path.getsize(path)}\t{wall:.4f}\t{cpu:.4f}\t{maxrss}\t{packets}\t{exchanges}\t{complete}\n")
 PY
 }
 
-echo "bench: $FILE ($(du -m "$FILE" | cut -f1) MB), slice $SLICE; median of $RUNS runs" >&2
+echo "bench: $FILE ($(du -m "$FILE" | cut -f1) MB); median of $RUNS runs, tshark $TSHARK_RUNS" >&2
 OFF_ARGS=(--publish all -o /dev/null)
-measure "offpath --workers 1" "$FILE" "$OFFPATH" -r "$FILE" --workers 1 "${OFF_ARGS[@]}"
-measure "offpath --workers $WORKERS" "$FILE" "$OFFPATH" -r "$FILE" --workers "$WORKERS" "${OFF_ARGS[@]}"
-measure "tcpdump -r -w /dev/null" "$FILE" tcpdump -r "$FILE" -w /dev/null
-measure "httpry -r -o /dev/null" "$FILE" httpry -r "$FILE" -o /dev/null
-measure "offpath --workers 1 (slice)" "$SLICE" "$OFFPATH" -r "$SLICE" --workers 1 "${OFF_ARGS[@]}"
-measure "tshark -Y http (slice)" "$SLICE" tshark -r "$SLICE" -Y http -T fields \
-  -e frame.time_epoch -e ip.src -e tcp.srcport -e http.request.method -e http.request.uri \
-  -e http.response.code
+TSHARK_FIELDS=(-T fields -e frame.time_epoch -e ip.src -e tcp.srcport -e http.request.method
+               -e http.request.uri -e http.response.code)
+measure "offpath --workers 1" "$FILE" "$RUNS" "$OFFPATH" -r "$FILE" --workers 1 "${OFF_ARGS[@]}"
+measure "offpath --workers $WORKERS" "$FILE" "$RUNS" "$OFFPATH" -r "$FILE" --workers "$WORKERS" "${OFF_ARGS[@]}"
+measure "tcpdump -r -w /dev/null" "$FILE" "$RUNS" tcpdump -r "$FILE" -w /dev/null
+measure "httpry -r -o /dev/null" "$FILE" "$RUNS" httpry -r "$FILE" -o /dev/null
+T=""
+if [[ $SLICE != "$FILE" ]]; then
+  T=" (slice)"
+  measure "offpath --workers 1$T" "$SLICE" "$RUNS" "$OFFPATH" -r "$SLICE" --workers 1 "${OFF_ARGS[@]}"
+fi
+measure "tshark -Y http, one pass$T" "$SLICE" "$TSHARK_RUNS" tshark -r "$SLICE" -Y http "${TSHARK_FIELDS[@]}"
+measure "tshark -2 -R http, two passes$T" "$SLICE" "$TSHARK_RUNS" tshark -r "$SLICE" -2 -R http "${TSHARK_FIELDS[@]}"
 
 /usr/bin/python3 - "$RESULTS" "$(nproc)" <<'PY'
-import sys
+import re, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 cores = int(sys.argv[2])
-r = {n: dict(size=int(s), wall=float(w), cpu=float(c), rss=int(m), pk=int(p), ex=int(e))
-     for n, s, w, c, m, p, e in rows}
+r = {n: dict(path=f, size=int(s), wall=float(w), cpu=float(c), rss=int(m), pk=int(p), ex=int(e),
+             complete=int(k))
+     for n, f, s, w, c, m, p, e, k in rows}
 base = r["offpath --workers 1"]
-slice_base = r["offpath --workers 1 (slice)"]
-print(f"{'tool':32} {'MB/s':>9} {'Mpkt/s':>8} {'kexch/s':>9} {'peak RSS MB':>12} {'CPU/wall':>9} {'offpath w1 is':>14}")
+slice_base = r.get("offpath --workers 1 (slice)", base)
+print(f"{'tool':34} {'MB/s':>8} {'MB/CPU-s':>9} {'Mpkt/s':>7} {'kexch/s':>8} {'peak RSS MB':>11} "
+      f"{'CPU/wall':>8} {'time / offpath w1':>17} {'CPU / offpath w1':>16}")
 for name, v in r.items():
+    ref = base if v["path"] == base["path"] else slice_base
     mbs = v["size"] / 1e6 / v["wall"]
-    ref = slice_base if "(slice)" in name else base
+    mbc = v["size"] / 1e6 / max(v["cpu"], 1e-3)
     pk = (v["pk"] or ref["pk"]) / v["wall"] / 1e6
-    ex = v["ex"] / v["wall"] / 1e3 if v["ex"] else float("nan")
-    ratio = v["wall"] / ref["wall"]
-    print(f"{name:32} {mbs:9.1f} {pk:8.2f} {ex:9.1f} {v['rss']/1024:12.1f} {v['cpu']/v['wall']:9.2f} {ratio:13.2f}x")
+    ex = f"{v['ex'] / v['wall'] / 1e3:8.1f}" if v["ex"] else f"{'-':>8}"
+    print(f"{name:34} {mbs:8.1f} {mbc:9.1f} {pk:7.2f} {ex} {v['rss']/1024:11.1f} "
+          f"{v['cpu']/v['wall']:8.2f} {v['wall']/ref['wall']:16.2f}x {v['cpu']/max(ref['cpu'], 1e-3):15.2f}x")
 multi = [n for n in r if n.startswith("offpath --workers") and n != "offpath --workers 1" and "slice" not in n][0]
 m = r[multi]
 print(f"\n{multi}: speed-up {base['wall']/m['wall']:.2f}x over --workers 1 on {cores} cores; "
       f"CPU time / wall = {m['cpu']/m['wall']:.2f} (second core put to use: {max(0.0, m['cpu']/m['wall'] - 1):.0%})")
+gen = open(base["path"] + ".gen").read()
+written = int(re.search(r"exchanges=(\d+)", gen).group(1))
+lossy = int(re.search(r"exchanges_with_loss=(\d+)", gen).group(1))
+whole = written - lossy
+verdict = "every one found" if base["complete"] >= whole else "MISSING some"
+print(f"exchanges: the generator wrote {written} ({lossy} hit by --loss); offpath --workers 1 "
+      f"reported {base['ex']}, {base['complete']} of them complete: {verdict} of the {whole} "
+      f"not hit by a gap")
 print("packets/s for tools without a summary use offpath's packet count of the same file; "
-      "the last column is each tool's time over offpath --workers 1 on the same input.")
+      "MB/CPU-s is the file size over user+system time; the ratio columns are each tool's "
+      "wall and CPU time over offpath --workers 1 on the same input.")
 PY
+
+[[ $REPLAY_ONLY == 1 ]] && exit 0
 
 # Kafka publish throughput into librdkafka's mock cluster, beside librdkafka's own ceiling.
 echo

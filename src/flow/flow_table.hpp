@@ -6,7 +6,8 @@
 // pairs, so a lookup reads one slot array and compares the stored hash before touching an
 // entry; entries live in blocks that are reused through a free list and never move, so
 // neither a lookup nor an insert in the steady state allocates, and an Entry* stays valid
-// until its entry is erased.
+// until its entry is erased. Blocks are kept once made: the table's memory follows the
+// highest number of flows it held at once (bounded by --max-flows).
 #pragma once
 
 #include <cstddef>
@@ -60,17 +61,17 @@ class FlowTable {
 
   // Adds `key`, which must not be in the table, as the most recently active entry.
   Entry& insert(const FlowKey& key, V value, Timestamp now) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    Node* node = allocate();
-    node->entry.key = key;
-    node->entry.value = std::move(value);
-    node->entry.last_seen = now;
-    node->entry.moved_at = now;
-    node->hash = Hash{}(key);
-    link_newest(node);
-    place(node);
-    ++size_;
-    return node->entry;
+    Entry& e = add(key, now);
+    e.value = std::move(value);
+    return e;
+  }
+  // The same, with the value built in place (V = std::optional<T>: T is constructed
+  // from `args` inside the entry, next to its key).
+  template <typename... Args>
+  Entry& emplace(const FlowKey& key, Timestamp now, Args&&... args) {
+    Entry& e = add(key, now);
+    e.value.emplace(std::forward<Args>(args)...);
+    return e;
   }
 
   void erase(const FlowKey& key) {
@@ -120,6 +121,19 @@ class FlowTable {
   };
   static constexpr std::size_t kMinSlots = 16;
   static constexpr std::size_t kBlockNodes = 256;
+
+  Entry& add(const FlowKey& key, Timestamp now) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    Node* node = allocate();
+    node->entry.key = key;
+    node->entry.last_seen = now;
+    node->entry.moved_at = now;
+    node->hash = Hash{}(key);
+    link_newest(node);
+    place(node);
+    ++size_;
+    return node->entry;
+  }
 
   Node* find(const FlowKey& key, std::size_t hash) const {
     const std::size_t mask = slots_.size() - 1;
@@ -179,7 +193,9 @@ class FlowTable {
   }
 
   void release(Node* node) {
-    node->entry.value = V{};  // the value's resources go now, the node is kept for reuse
+    // The value's resources go now (V need not be assignable); the node is kept for reuse.
+    std::destroy_at(&node->entry.value);
+    std::construct_at(&node->entry.value);
     node->older = free_;
     node->newer = nullptr;
     free_ = node;

@@ -54,8 +54,7 @@ void Worker::on_segment(const Segment& seg) {
       ++counters_.segments_without_flow;
     } else {
       if (table_.size() >= config_.reassembly.max_flows) evict_oldest(seg.ts);
-      auto conn = std::make_unique<Connection>(key, seg.ts, limits_, config_.reassembly, output_);
-      entry = &table_.insert(key, std::move(conn), seg.ts);
+      entry = &table_.emplace(key, seg.ts, key, seg.ts, limits_, config_.reassembly, output_);
       ++counters_.flows_created;
     }
   }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "config/config.hpp"
 #include "decode/segment.hpp"
@@ -41,7 +42,7 @@ class Worker {
   std::size_t active_flows() const { return table_.size(); }
 
  private:
-  using Table = FlowTable<std::unique_ptr<Connection>>;
+  using Table = FlowTable<std::optional<Connection>>;  // connections live in the table's entries
   void sweep(Timestamp now);
   void retire(Table::Entry& entry);
   void evict_oldest(Timestamp now);

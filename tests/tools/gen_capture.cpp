@@ -160,6 +160,9 @@ class Generator {
     while (text_.size() < 70000) text_ += kWords[rng_.below(10)];
   }
 
+  std::uint64_t exchanges() const { return exchanges_; }
+  std::uint64_t exchanges_with_loss() const { return exchanges_with_loss_; }
+
   void run(Writer& w) {
     std::vector<Conn> conns(o_.connections);
     for (auto& c : conns) open(c);
@@ -300,13 +303,19 @@ class Generator {
     for (std::size_t i = 0; i + 1 < data.size(); ++i) {
       if (rng_.chance(o_.reorder)) std::swap(data[i], data[i + 1]), ++i;
     }
+    ++exchanges_;
+    bool lost = false;
     for (std::size_t i = 0; i < data.size(); ++i) {
-      if (rng_.chance(o_.loss)) continue;
+      if (rng_.chance(o_.loss)) {
+        lost = true;
+        continue;
+      }
       c.pending.push_back(data[i]);
       if (i % 2 == 1) c.pending.push_back({true, kAck, c.cseq, data[i].seq + data[i].length, 0, 0,
                                            false});  // delayed ACK: every other segment
     }
     c.pending.push_back({true, kAck, c.cseq, c.sseq, 0, 0, false});
+    if (lost) ++exchanges_with_loss_;
   }
 
   Options o_;
@@ -314,6 +323,8 @@ class Generator {
   std::string text_;
   std::uint32_t next_port_ = 0;
   bool done_ = false;
+  std::uint64_t exchanges_ = 0;
+  std::uint64_t exchanges_with_loss_ = 0;  // a response segment was dropped (--loss)
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -351,9 +362,13 @@ int main(int argc, char** argv) {
   Writer w(f);
   Generator g(o);
   g.run(w);
-  std::fprintf(stderr, "offpath_gen_capture: %s: %llu packets, %llu bytes\n", o.out.c_str(),
-               static_cast<unsigned long long>(w.packets()),
-               static_cast<unsigned long long>(w.written()));
+  std::fprintf(stderr,
+               "offpath_gen_capture: %s: %llu packets, %llu bytes, exchanges=%llu "
+               "exchanges_with_loss=%llu\n",
+               o.out.c_str(), static_cast<unsigned long long>(w.packets()),
+               static_cast<unsigned long long>(w.written()),
+               static_cast<unsigned long long>(g.exchanges()),
+               static_cast<unsigned long long>(g.exchanges_with_loss()));
   if (std::fflush(f) != 0) return 1;
   if (f != stdout) std::fclose(f);
   return 0;
