@@ -1,6 +1,7 @@
 #include "common/time.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace offpath {
 namespace {
@@ -59,6 +60,20 @@ void put_digits(char* end, std::int64_t value, int width) {
 void append_iso8601(std::string& out, Timestamp ts) {
   const std::int64_t sec = floor_div(ts.micros, 1'000'000);
   const std::int64_t usec = ts.micros - sec * 1'000'000;
+  // Records come in bursts within one second: the text up to the seconds is kept per
+  // thread and only the microseconds are written anew.
+  struct SecondText {
+    std::int64_t sec = -1;
+    char text[20];  // "YYYY-MM-DDTHH:MM:SS"
+  };
+  thread_local SecondText cache;
+  if (sec == cache.sec) {
+    char frac[] = ".000000Z";
+    put_digits(frac + 7, usec, 6);
+    out.append(cache.text, sizeof cache.text - 1);
+    out.append(frac, sizeof frac - 1);
+    return;
+  }
   const std::int64_t days = floor_div(sec, 86'400);
   const std::int64_t sod = sec - days * 86'400;
   std::int64_t year = 0;
@@ -75,6 +90,8 @@ void append_iso8601(std::string& out, Timestamp ts) {
   if (year >= 0 && year <= 9999) {
     put_digits(buf + 4, year, 4);
     out.append(buf, sizeof buf - 1);
+    cache.sec = sec;
+    std::memcpy(cache.text, buf, sizeof cache.text - 1);
   } else {
     append_padded(out, year, 4);  // far outside any capture: as many digits as it takes
     out.append(buf + 4, sizeof buf - 5);

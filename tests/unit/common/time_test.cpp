@@ -43,6 +43,16 @@ TEST(Time, Iso8601KnownInstants) {
   EXPECT_EQ(iso(-1), "1969-12-31T23:59:59.999999Z");
 }
 
+TEST(Time, Iso8601WithinOneSecondAndAcrossIt) {
+  EXPECT_EQ(iso(1362692526939527), "2013-03-07T21:42:06.939527Z");
+  EXPECT_EQ(iso(1362692526000001), "2013-03-07T21:42:06.000001Z");  // same second
+  EXPECT_EQ(iso(1362692527000000), "2013-03-07T21:42:07.000000Z");  // the next one
+  EXPECT_EQ(iso(1362692526000002), "2013-03-07T21:42:06.000002Z");  // and back
+  std::string s = "x";
+  append_iso8601(s, Timestamp{1362692526000003});
+  EXPECT_EQ(s, "x2013-03-07T21:42:06.000003Z");  // appends
+}
+
 TEST(Time, Iso8601AgreesWithGmtime) {
   std::mt19937_64 rng(42);
   // Years 1900 to 2400, including every day boundary of the first leap cycles.
