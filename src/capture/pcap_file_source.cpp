@@ -62,7 +62,7 @@ Result<std::unique_ptr<PcapFileSource>> PcapFileSource::open(const std::string& 
   if (file == nullptr) {
     return make_error("cannot read capture '" + path + "': " + std::strerror(errno));
   }
-  auto buffer = std::make_unique<char[]>(kReadBufferSize);
+  auto buffer = std::make_unique_for_overwrite<char[]>(kReadBufferSize);
   std::setvbuf(file, buffer.get(), _IOFBF, kReadBufferSize);
   pcap_t* handle = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_MICRO,
                                                             errbuf);
@@ -119,7 +119,7 @@ void PcapFileSource::deliver(FrameHandler& handler, const Frame& frame) {
 std::optional<std::uint64_t> PcapFileSource::run_in_place(FrameHandler& handler,
                                                           const std::atomic<bool>& stop) {
   const int fd = fileno(pcap_file(handle_));
-  auto block = std::make_unique<std::uint8_t[]>(kReadBufferSize);
+  auto block = std::make_unique_for_overwrite<std::uint8_t[]>(kReadBufferSize);
   std::uint8_t* buf = block.get();
   std::uint64_t base = in_place_.offset;  // file offset of buf[0]
   std::size_t pos = 0;

@@ -32,6 +32,7 @@ class FileSink final : public Sink {
   void write_block(std::string_view lines, std::uint64_t records);
   bool flush(std::chrono::milliseconds deadline) override;
   SinkStats stats() const override;
+  bool uses_keys() const override { return false; }  // lines carry no key
 
  private:
   FileSink(FILE* file, bool owned);
@@ -57,6 +58,7 @@ class FileSinkBuffer final : public Sink {
   // FileSink::flush() pushes it to the file).
   bool flush(std::chrono::milliseconds deadline) override;
   SinkStats stats() const override { return sink_.stats(); }
+  bool uses_keys() const override { return false; }
   bool empty() const { return records_ == 0; }
 
  private:

@@ -44,6 +44,9 @@ class Sink {
   // not be delivered in time (it is then spooled or counted, never silently lost).
   virtual bool flush(std::chrono::milliseconds deadline) = 0;
   virtual SinkStats stats() const = 0;
+  // Whether write() reads OutputRecord::key; a sink that ignores it saves its caller
+  // working the key out for every record.
+  virtual bool uses_keys() const { return true; }
 };
 
 }  // namespace offpath

@@ -34,20 +34,20 @@ std::uint64_t Connection::held_bytes() const {
   return dirs_[0].reassembler.held_bytes() + dirs_[1].reassembler.held_bytes();
 }
 
-ConnectionCounters Connection::counters() const {
+ConnectionCounters Connection::http_counters() const {
   ConnectionCounters c;
+  if (!http_) return c;
+  c.parser += http_->request_parser.counters();
+  c.parser += http_->response_parser.counters();
+  c.orphan_responses = http_->pairer.orphan_responses();
+  c.late_responses = http_->pairer.late_responses();
+  return c;
+}
+
+ConnectionCounters Connection::counters() const {
+  ConnectionCounters c = http_ ? http_counters() : ended_http_;
   for (const auto& d : dirs_) {
     c.reassembly += d.reassembler.counters();
-  }
-  for (const auto* p : {http_ ? &http_->request_parser : nullptr,
-                        http_ ? &http_->response_parser : nullptr}) {
-    if (p == nullptr) continue;
-    const auto& pc = p->counters();
-    c.parser += pc;
-  }
-  if (http_) {
-    c.orphan_responses = http_->pairer.orphan_responses();
-    c.late_responses = http_->pairer.late_responses();
   }
   c.ack_gaps = ack_gaps_;
   return c;
@@ -203,6 +203,10 @@ void Connection::finish(Outcome why, Timestamp ts) {
     parser(static_cast<Side>(i)).finish(ts);
   }
   http_->pairer.close(why);
+  // Nothing is parsed or paired any more: keep the counters, give the memory back now
+  // rather than when the finished connection leaves the table.
+  ended_http_ = http_counters();
+  http_.reset();
 }
 
 void Connection::expire_requests(Timestamp deadline) {

@@ -6,7 +6,9 @@
 // handshake, the side whose first bytes look like a request line (or whose peer's look
 // like a status line); failing both, the side with the higher port.
 // A connection ends on RST, when both directions have delivered their FIN, or when the
-// worker times it out, evicts it or the capture ends; finish() emits every open request.
+// worker times it out, evicts it or the capture ends; finish() emits every open request
+// and frees the HTTP state (a finished connection lingers in the flow table a while, so
+// that late segments do not start a new one, and holds only its counters meanwhile).
 #pragma once
 
 #include <array>
@@ -108,6 +110,8 @@ class Connection {
     }
   };
 
+  // What the parsers and the pairer counted (zero before the HTTP state exists).
+  ConnectionCounters http_counters() const;
   void decide_roles(Side sender, const Segment& seg);
   void ensure_http();
   HttpParser& parser(Side side);
@@ -124,7 +128,8 @@ class Connection {
   std::array<Direction, 2> dirs_;
   std::array<DirectionHandler, 2> handlers_;
   std::optional<Side> client_;
-  std::unique_ptr<HttpState> http_;
+  std::unique_ptr<HttpState> http_;  // released by finish(), see ended_http_
+  ConnectionCounters ended_http_;     // http_counters() when finish() released http_
   bool mid_stream_ = false;
   bool finished_ = false;
   std::uint64_t ack_gaps_ = 0;

@@ -62,12 +62,13 @@ void ExchangeOutput::on_exchange(Exchange&& ex) {
   buffer_.clear();
   encoder_->encode(ex, c, buffer_);
   key_.clear();
-  if (key_mode_ == KafkaKeyMode::CorrelationId) {
+  const KafkaKeyMode key_mode = sink_.uses_keys() ? key_mode_ : KafkaKeyMode::None;
+  if (key_mode == KafkaKeyMode::CorrelationId) {
     key_ = correlation_id(ex, redact_);
   }
   // The connection is the default key, and the fallback for exchanges without a
   // correlation id, so that one connection's exchanges keep their order in a partition.
-  if (key_mode_ != KafkaKeyMode::None && key_.empty()) {
+  if (key_mode != KafkaKeyMode::None && key_.empty()) {
     key_ = ex.client.to_string();
     key_ += '-';
     key_ += ex.server.to_string();

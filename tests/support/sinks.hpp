@@ -25,8 +25,10 @@ class CapturingSink final : public Sink {
   }
   bool flush(std::chrono::milliseconds /*deadline*/) override { return true; }
   SinkStats stats() const override { return stats_; }
+  bool uses_keys() const override { return keys; }
 
   std::vector<Record> records;
+  bool keys = true;  // false: behaves as a sink without keys (files)
 
  private:
   SinkStats stats_;
