@@ -3,7 +3,8 @@
 #
 # Generates a reproducible HTTP capture (tests/tools/gen_capture.cpp, default 1 GB), then
 # times, on that same file and in the same run, each from a warm page cache, median of
-# --runs runs:
+# --runs runs taken in rounds (every tool once per round, so that the shared machine's
+# slow moments fall on all of them):
 #   offpath --workers 1 (inline) and --workers N (all cores), --publish all to /dev/null
 #   tcpdump -r FILE -w /dev/null             (libpcap reading and writing the file)
 #   httpry  -r FILE -o /dev/null             (an HTTP request logger)
@@ -93,54 +94,73 @@ SLICE=$FILE
 cleanup() { [[ $KEEP == 1 ]] || rm -f "$FILE" "$FILE.gen" "$SLICE" "$SLICE.gen"; }
 trap cleanup EXIT
 
-# measure NAME INPUT RUNS CMD...: median wall time of RUNS runs from a warm page cache,
-# with the CPU time and peak RSS of that run; offpath's summary gives packets and
-# exchanges (complete ones apart).
+# tool NAME INPUT RUNS CMD...: adds a command to time. measure_all then runs the tools
+# in rounds (round k runs every tool that has more than k runs, in the order added), so
+# that a slow minute on a shared machine falls on every tool alike rather than on
+# whichever ran then; each run starts from a warm page cache. Per tool it keeps the
+# median wall time, with the CPU time of that run and the highest peak RSS; offpath's
+# summary gives packets and exchanges (complete ones apart).
 RESULTS=$DIR/results.tsv
-: > "$RESULTS"
-measure() {
+SPEC=$DIR/tools.spec
+: > "$SPEC"
+tool() {
   local name=$1 input=$2 runs=$3; shift 3
-  /usr/bin/python3 - "$name" "$input" "$runs" "$RESULTS" "$@" <<'PY'
+  local IFS=$'\x1f'
+  printf '%s\t%s\t%s\t%s\n' "$name" "$input" "$runs" "$*" >> "$SPEC"
+}
+measure_all() {
+  /usr/bin/python3 - "$SPEC" "$RESULTS" <<'PY'
 import os, re, subprocess, sys
-name, path, runs, results, cmd = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5:]
-samples = []
-for _ in range(runs):
-    with open(path, "rb") as f:                       # into the page cache
-        while f.read(1 << 20):
-            pass
-    timing = results + ".time"
-    p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", timing] + cmd,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if p.returncode != 0:
-        sys.exit(f"{name}: exit {p.returncode}: {p.stderr.decode()[-400:]}")
-    wall, user, sys_, rss_kb = open(timing).read().split()[-4:]
-    samples.append((float(wall), float(user) + float(sys_), int(rss_kb), p.stderr.decode()))
-samples.sort(key=lambda s: s[0])
-wall, cpu, _, err = samples[len(samples) // 2]
-maxrss = max(s[2] for s in samples)
-m = re.search(r"packets=(\d+)", err); packets = int(m.group(1)) if m else 0
-m = re.search(r"exchanges=(\d+)", err); exchanges = int(m.group(1)) if m else 0
-m = re.search(r" complete=(\d+)", err); complete = int(m.group(1)) if m else 0
-with open(results, "a") as out:
-    out.write(f"{name}\t{path}\t{os.path.getsize(path)}\t{wall:.4f}\t{cpu:.4f}\t{maxrss}\t{packets}\t{exchanges}\t{complete}\n")
+spec, results = sys.argv[1], sys.argv[2]
+tools = []
+for line in open(spec):
+    name, path, runs, cmd = line.rstrip("\n").split("\t")
+    tools.append(dict(name=name, path=path, runs=int(runs), cmd=cmd.split("\x1f"), samples=[]))
+for k in range(max(t["runs"] for t in tools)):
+    for t in tools:
+        if k >= t["runs"]:
+            continue
+        with open(t["path"], "rb") as f:              # into the page cache
+            while f.read(1 << 20):
+                pass
+        timing = results + ".time"
+        p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", timing] + t["cmd"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            sys.exit(f"{t['name']}: exit {p.returncode}: {p.stderr.decode()[-400:]}")
+        wall, user, sys_, rss_kb = open(timing).read().split()[-4:]
+        t["samples"].append((float(wall), float(user) + float(sys_), int(rss_kb),
+                             p.stderr.decode()))
+        print(f"  round {k + 1}: {t['name']}: {float(wall):.2f} s", file=sys.stderr)
+with open(results, "w") as out:
+    for t in tools:
+        samples = sorted(t["samples"], key=lambda s: s[0])
+        wall, cpu, _, err = samples[len(samples) // 2]
+        maxrss = max(s[2] for s in samples)
+        m = re.search(r"packets=(\d+)", err); packets = int(m.group(1)) if m else 0
+        m = re.search(r"exchanges=(\d+)", err); exchanges = int(m.group(1)) if m else 0
+        m = re.search(r" complete=(\d+)", err); complete = int(m.group(1)) if m else 0
+        out.write(f"{t['name']}\t{t['path']}\t{os.path.getsize(t['path'])}\t{wall:.4f}\t"
+                  f"{cpu:.4f}\t{maxrss}\t{packets}\t{exchanges}\t{complete}\n")
 PY
 }
 
-echo "bench: $FILE ($(du -m "$FILE" | cut -f1) MB); median of $RUNS runs, tshark $TSHARK_RUNS" >&2
+echo "bench: $FILE ($(du -m "$FILE" | cut -f1) MB); median of $RUNS runs, tshark $TSHARK_RUNS, in rounds" >&2
 OFF_ARGS=(--publish all -o /dev/null)
 TSHARK_FIELDS=(-T fields -e frame.time_epoch -e ip.src -e tcp.srcport -e http.request.method
                -e http.request.uri -e http.response.code)
-measure "offpath --workers 1" "$FILE" "$RUNS" "$OFFPATH" -r "$FILE" --workers 1 "${OFF_ARGS[@]}"
-measure "offpath --workers $WORKERS" "$FILE" "$RUNS" "$OFFPATH" -r "$FILE" --workers "$WORKERS" "${OFF_ARGS[@]}"
-measure "tcpdump -r -w /dev/null" "$FILE" "$RUNS" tcpdump -r "$FILE" -w /dev/null
-measure "httpry -r -o /dev/null" "$FILE" "$RUNS" httpry -r "$FILE" -o /dev/null
+tool "offpath --workers 1" "$FILE" "$RUNS" "$OFFPATH" -r "$FILE" --workers 1 "${OFF_ARGS[@]}"
+tool "offpath --workers $WORKERS" "$FILE" "$RUNS" "$OFFPATH" -r "$FILE" --workers "$WORKERS" "${OFF_ARGS[@]}"
+tool "tcpdump -r -w /dev/null" "$FILE" "$RUNS" tcpdump -r "$FILE" -w /dev/null
+tool "httpry -r -o /dev/null" "$FILE" "$RUNS" httpry -r "$FILE" -o /dev/null
 T=""
 if [[ $SLICE != "$FILE" ]]; then
   T=" (slice)"
-  measure "offpath --workers 1$T" "$SLICE" "$RUNS" "$OFFPATH" -r "$SLICE" --workers 1 "${OFF_ARGS[@]}"
+  tool "offpath --workers 1$T" "$SLICE" "$RUNS" "$OFFPATH" -r "$SLICE" --workers 1 "${OFF_ARGS[@]}"
 fi
-measure "tshark -Y http, one pass$T" "$SLICE" "$TSHARK_RUNS" tshark -r "$SLICE" -Y http "${TSHARK_FIELDS[@]}"
-measure "tshark -2 -R http, two passes$T" "$SLICE" "$TSHARK_RUNS" tshark -r "$SLICE" -2 -R http "${TSHARK_FIELDS[@]}"
+tool "tshark -Y http, one pass$T" "$SLICE" "$TSHARK_RUNS" tshark -r "$SLICE" -Y http "${TSHARK_FIELDS[@]}"
+tool "tshark -2 -R http, two passes$T" "$SLICE" "$TSHARK_RUNS" tshark -r "$SLICE" -2 -R http "${TSHARK_FIELDS[@]}"
+measure_all
 
 /usr/bin/python3 - "$RESULTS" "$(nproc)" <<'PY'
 import re, sys

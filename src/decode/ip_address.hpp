@@ -17,8 +17,17 @@ struct IpAddress {
   static IpAddress v4(const std::uint8_t* p);
   static IpAddress v6(const std::uint8_t* p);
 
-  auto operator<=>(const IpAddress&) const = default;
-  // Two 8-byte compares instead of a call to memcmp: flow lookups compare keys per packet.
+  // Byte order of `bytes`, then version (as the defaulted comparison would), with two
+  // 8-byte compares instead of a call to memcmp: every packet orders its two endpoints.
+  std::strong_ordering operator<=>(const IpAddress& o) const {
+    std::uint64_t a[2];
+    std::uint64_t b[2];
+    std::memcpy(a, bytes.data(), sizeof a);
+    std::memcpy(b, o.bytes.data(), sizeof b);
+    if (a[0] != b[0]) return __builtin_bswap64(a[0]) <=> __builtin_bswap64(b[0]);
+    if (a[1] != b[1]) return __builtin_bswap64(a[1]) <=> __builtin_bswap64(b[1]);
+    return version <=> o.version;
+  }
   bool operator==(const IpAddress& o) const {
     std::uint64_t a[2];
     std::uint64_t b[2];

@@ -37,7 +37,10 @@ struct FlowKey {
 
   const Endpoint& endpoint(Side s) const { return s == Side::Lo ? lo : hi; }
   bool operator==(const FlowKey&) const = default;
+  // Per packet: the flow table's index and the choice of worker.
   std::size_t hash() const;
+  // Slower, and fixed across versions: connection ids are built from it.
+  std::uint64_t id_hash() const;
 };
 
 struct FlowKeyHash {

@@ -5,7 +5,7 @@
 namespace offpath {
 
 std::uint64_t connection_id(const FlowKey& key, Timestamp start) {
-  std::uint64_t h = key.hash() ^ static_cast<std::uint64_t>(start.micros) * 0x9e3779b97f4a7c15ULL;
+  std::uint64_t h = key.id_hash() ^ static_cast<std::uint64_t>(start.micros) * 0x9e3779b97f4a7c15ULL;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
