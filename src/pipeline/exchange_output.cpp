@@ -8,7 +8,8 @@ namespace offpath {
 
 ExchangeOutput::ExchangeOutput(const Config& config, const ClassifyOptions& classify, Sink& sink)
     : publish_(config.publish),
-      key_mode_(config.kafka.key),
+      // A sink that reads no keys (a file) is given none: no key is worked out per record.
+      key_mode_(sink.uses_keys() ? config.kafka.key : KafkaKeyMode::None),
       classify_(classify),
       encoder_(make_record_encoder(config.record)),
       updates_(config.updates),
@@ -62,13 +63,12 @@ void ExchangeOutput::on_exchange(Exchange&& ex) {
   buffer_.clear();
   encoder_->encode(ex, c, buffer_);
   key_.clear();
-  const KafkaKeyMode key_mode = sink_.uses_keys() ? key_mode_ : KafkaKeyMode::None;
-  if (key_mode == KafkaKeyMode::CorrelationId) {
+  if (key_mode_ == KafkaKeyMode::CorrelationId) {
     key_ = correlation_id(ex, redact_);
   }
   // The connection is the default key, and the fallback for exchanges without a
   // correlation id, so that one connection's exchanges keep their order in a partition.
-  if (key_mode != KafkaKeyMode::None && key_.empty()) {
+  if (key_mode_ != KafkaKeyMode::None && key_.empty()) {
     key_ = ex.client.to_string();
     key_ += '-';
     key_ += ex.server.to_string();

@@ -12,6 +12,8 @@ namespace offpath::testing {
 // Sink that keeps every record it is given.
 class CapturingSink final : public Sink {
  public:
+  // reads_keys false: behaves as a sink without keys (files).
+  explicit CapturingSink(bool reads_keys = true) : keys_(reads_keys) {}
   struct Record {
     std::string payload;
     std::string key;
@@ -25,12 +27,12 @@ class CapturingSink final : public Sink {
   }
   bool flush(std::chrono::milliseconds /*deadline*/) override { return true; }
   SinkStats stats() const override { return stats_; }
-  bool uses_keys() const override { return keys; }
+  bool uses_keys() const override { return keys_; }
 
   std::vector<Record> records;
-  bool keys = true;  // false: behaves as a sink without keys (files)
 
  private:
+  bool keys_;
   SinkStats stats_;
 };
 

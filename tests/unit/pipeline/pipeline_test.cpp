@@ -29,8 +29,9 @@ constexpr std::int64_t kT0 = 1'700'000'000'000'000;  // packet time of the first
 
 class Replay {
  public:
-  explicit Replay(const std::function<void(Config&)>& tune = {}) : config_(make(tune)),
-      pipeline_(config_, ClassifyOptions{}, sink_, /*live=*/false) {}
+  explicit Replay(const std::function<void(Config&)>& tune = {}, bool sink_reads_keys = true)
+      : config_(make(tune)), sink_(sink_reads_keys),
+        pipeline_(config_, ClassifyOptions{}, sink_, /*live=*/false) {}
 
   void send(const Packet& p) { pipeline_.on_frame(p.frame()); }
   void finish() { pipeline_.finish(Outcome::CaptureEnded); }
@@ -48,7 +49,6 @@ class Replay {
   }
   PipelineCounters counters() const { return pipeline_.counters(); }
   const std::vector<CapturingSink::Record>& raw() const { return sink_.records; }
-  CapturingSink& sink() { return sink_; }
 
  private:
   static Config make(const std::function<void(Config&)>& tune) {
@@ -164,8 +164,7 @@ TEST(Pipeline, RecordKeyFollowsKeyMode) {
   };
   // The keys of the two records, with a sink that reads keys or one that does not.
   auto keys_of = [&](KafkaKeyMode mode, bool sink_reads_keys) {
-    Replay run([&](Config& c) { c.kafka.key = mode; });
-    run.sink().keys = sink_reads_keys;
+    Replay run([&](Config& c) { c.kafka.key = mode; }, sink_reads_keys);
     Tcp tcp;
     tcp.handshake(run);
     run.send(tcp.client(kPA, traced + std::string(kGet)));
