@@ -37,6 +37,8 @@ class PcapFileSource final : public Source {
   // The filter of a replay: the -f expression and-ed with "tcp port N or ..." of --port.
   static std::string replay_filter(const std::string& expression,
                                    const std::vector<std::uint16_t>& ports);
+  // Bytes per read: the in-place reader's block, and libpcap's stdio buffer.
+  static constexpr std::size_t kReadBufferSize = 1 << 20;
   ~PcapFileSource() override;
   PcapFileSource(const PcapFileSource&) = delete;
   PcapFileSource& operator=(const PcapFileSource&) = delete;
@@ -52,7 +54,6 @@ class PcapFileSource final : public Source {
  private:
   PcapFileSource(pcap_t* handle, std::unique_ptr<char[]> buffer, std::string path, LinkType link,
                  std::uint64_t size);
-  static constexpr std::size_t kReadBufferSize = 1 << 20;
   // Reads records in place from `in_place_offset_` on; returns the offset of the record
   // where libpcap must take over, or nullopt when the file was read to its end or
   // `stop` was set.

@@ -123,6 +123,29 @@ TEST(PcapFileSource, InPlaceReadsEveryBundledCaptureAsLibpcapDoes) {
   }
 }
 
+// Files of several read blocks: records and record headers straddle the block ends at
+// every offset the shifts give (the in-place reader carries the unread tail over).
+TEST(PcapFileSource, RecordsAcrossReadBlocksReadAsLibpcapDoes) {
+  const std::string big = slurp(OFFPATH_PCAPS "/long-headers.pcap");
+  const std::string small = slurp(OFFPATH_PCAPS "/connect-refused.pcap");
+  ASSERT_GT(big.size(), 24u + 16u);
+  ASSERT_GT(small.size(), 24u + 16u);
+  const std::string records = big.substr(24);
+  const std::string first_record = small.substr(24, 16 + get32(small, 24 + 8));
+  for (int shift = 0; shift < 6; ++shift) {
+    std::string bytes = big.substr(0, 24);
+    for (int i = 0; i < shift; ++i) bytes += first_record;
+    while (bytes.size() < 3 * PcapFileSource::kReadBufferSize + 200000) bytes += records;
+    const std::string path = temp_file("blocks-" + std::to_string(shift) + ".pcap", bytes);
+    const Read fast = read(path, true);
+    const Read slow = read(path, false);
+    EXPECT_TRUE(fast.in_place);
+    ASSERT_GT(slow.frames.size(), 1000u);
+    EXPECT_EQ(fast.frames, slow.frames) << "shift " << shift;
+    EXPECT_EQ(fast.stats.input_bytes_read, bytes.size()) << "shift " << shift;
+  }
+}
+
 TEST(PcapFileSource, ByteOrderAndNanosecondsGiveTheSameFrames) {
   const std::string original = OFFPATH_PCAPS "/nginx-502.pcap";
   const std::vector<Seen> want = read(original, false).frames;
