@@ -55,6 +55,13 @@ void add_service_options(CLI::App& app, Config& c) {
       ->type_name("SECONDS")
       ->check(CLI::Range(0u, 86400u))
       ->group(group);
+  app.add_option("--ledger-interval", s.ledger_interval_s,
+                 "Write a coverage ledger record (schema offpath/coverage/1) into the output "
+                 "every SECONDS of packet time (decimals allowed) and one at the end; 0 = only "
+                 "the one at the end (default: no ledger)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->group(group);
   app.add_option("--user", s.user,
                  "When started as root, continue as this user once capture is open, keeping "
                  "only the capabilities capture needs (default: offpath if it exists, else "

@@ -19,6 +19,9 @@ void add_kafka_options(CLI::App& app, Config& c) {
       ->group(group);
   app.add_option("--failed-topic", k.failed_topic, "Failed exchanges also go to this topic")
       ->group(group);
+  app.add_option("--coverage-topic", k.coverage_topic,
+                 "Coverage ledger records go to this topic (default: the main topic)")
+      ->group(group);
   app.add_option_function<std::vector<std::string>>(
          "-X",
          [&k](const std::vector<std::string>& kvs) {

@@ -46,6 +46,7 @@ struct KafkaOptions {
   std::uint64_t spool_max_mb = 1024;     // --spool-max-mb
   bool exit_on_broker_error = false;     // --exit-on-broker-error
   int flush_timeout_ms = 10000;          // --flush-timeout-ms: on shutdown
+  std::string coverage_topic;            // --coverage-topic; empty = the main topic
 
   bool operator==(const KafkaOptions&) const = default;
 };
@@ -110,6 +111,9 @@ struct ServiceOptions {
   std::uint32_t stats_interval_s = 0; // --stats-interval: one stats line every N s (0 = off)
   std::string user;                   // --user: empty = offpath if it exists, else nobody
   std::string progress = "auto";      // --progress auto|on|off (replays on a terminal)
+  // --ledger-interval: one coverage record (pipeline/coverage_ledger.hpp) every N seconds
+  // of packet time, and one at the end; 0 = only the one at the end; < 0 = no ledger.
+  double ledger_interval_s = -1;
 
   bool operator==(const ServiceOptions&) const = default;
 };

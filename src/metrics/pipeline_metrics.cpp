@@ -135,6 +135,14 @@ std::string render_metrics(const MetricsInputs& in) {
   m.gauge("offpath_output_spool_bytes", "Bytes in the disk spool.", k.spool_bytes);
   m.gauge("offpath_output_queue_depth", "Records queued in the sink, not yet delivered.",
           k.queue_depth);
+  m.counter("offpath_coverage_records_total", "Coverage ledger records written to the sink.",
+            k.coverage_written);
+  m.counter("offpath_coverage_delivered_total",
+            "Coverage ledger records delivered (written out, or acknowledged by Kafka).",
+            k.coverage_delivered);
+  m.counter("offpath_coverage_failed_total",
+            "Coverage ledger records that could not be written or delivered.",
+            k.coverage_failed);
 
   if (in.kafka) {
     const auto& q = *in.kafka;

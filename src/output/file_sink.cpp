@@ -52,6 +52,19 @@ void FileSink::write_block(std::string_view lines, std::uint64_t records) {
   }
 }
 
+void FileSink::write_coverage(Timestamp /*ts*/, const CoverageMaker& make) {
+  std::string line;
+  std::lock_guard lock(mu_);
+  make(stats_, line);
+  line.push_back('\n');
+  ++stats_.coverage_written;
+  if (std::fwrite(line.data(), 1, line.size(), file_) == line.size()) {
+    ++stats_.coverage_delivered;
+  } else {
+    ++stats_.coverage_failed;
+  }
+}
+
 bool FileSink::flush(std::chrono::milliseconds /*deadline*/) {
   std::lock_guard lock(mu_);
   return std::fflush(file_) == 0;

@@ -33,6 +33,9 @@ class FileSink final : public Sink {
   bool flush(std::chrono::milliseconds deadline) override;
   SinkStats stats() const override;
   bool uses_keys() const override { return false; }  // lines carry no key
+  // One line, under the lock that orders the blocks: the lines before it are exactly the
+  // records `written` counts.
+  void write_coverage(Timestamp ts, const CoverageMaker& make) override;
 
  private:
   FileSink(FILE* file, bool owned);

@@ -14,17 +14,6 @@ void write_endpoint(JsonWriter& w, std::string_view name, const Endpoint& e) {
   w.end_object();
 }
 
-void write_time(JsonWriter& w, std::string& s, std::string_view name, std::string_view iso_name,
-                Timestamp ts) {
-  s.clear();
-  append_epoch_seconds(s, ts);
-  w.key(name);
-  w.raw(s);
-  s.clear();
-  append_iso8601(s, ts);
-  w.field(iso_name, s);
-}
-
 void write_string_or_null(JsonWriter& w, std::string_view key, std::string_view v) {
   w.key(key);
   if (v.empty()) w.null(); else w.string(v);
@@ -129,16 +118,16 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   w.key("timing");
   w.begin_object();
   if (ex.request) {
-    write_time(w, scratch_, "request_start", "request_start_iso", ex.request->first_byte);
+    write_packet_time(w, scratch_, "request_start", "request_start_iso", ex.request->first_byte);
     if (ex.request->complete) {
-      write_time(w, scratch_, "request_end", "request_end_iso", ex.request->last_byte);
+      write_packet_time(w, scratch_, "request_end", "request_end_iso", ex.request->last_byte);
     }
   }
   if (ex.response) {
-    write_time(w, scratch_, "response_start", "response_start_iso",
+    write_packet_time(w, scratch_, "response_start", "response_start_iso",
                ex.response->first_byte);
     if (ex.response->complete) {
-      write_time(w, scratch_, "response_end", "response_end_iso", ex.response->last_byte);
+      write_packet_time(w, scratch_, "response_end", "response_end_iso", ex.response->last_byte);
     }
   }
   double lat = latency_ms(ex);

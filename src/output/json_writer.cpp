@@ -258,4 +258,15 @@ void JsonWriter::fixed(double v, int decimals) {
   out_.append(buf, end);
 }
 
+void write_packet_time(JsonWriter& w, std::string& scratch, std::string_view name,
+                       std::string_view iso_name, Timestamp ts) {
+  scratch.clear();
+  append_epoch_seconds(scratch, ts);
+  w.key(name);
+  w.raw(scratch);
+  scratch.clear();
+  append_iso8601(scratch, ts);
+  w.field(iso_name, scratch);
+}
+
 }  // namespace offpath

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/time.hpp"
+
 namespace offpath {
 
 class JsonWriter {
@@ -85,5 +87,10 @@ class JsonWriter {
   int depth_ = 0;
   bool after_key_ = false;
 };
+
+// A packet time as two fields: `name` in epoch seconds with six decimals and `iso_name`
+// in ISO 8601 (UTC). `scratch` is working space.
+void write_packet_time(JsonWriter& w, std::string& scratch, std::string_view name,
+                       std::string_view iso_name, Timestamp ts);
 
 }  // namespace offpath

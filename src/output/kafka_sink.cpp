@@ -67,10 +67,12 @@ bool is_permanent(rd_kafka_resp_err_t err) {
   }
 }
 
-// Per-message opaque: 0 for a message produced by write(), ticket + 1 for a spool replay.
+// Per-message opaque: 0 for a message produced by write(), ticket + 1 for a spool replay,
+// kCoverageTag for a coverage ledger record.
 void* replay_tag(std::uint64_t ticket) {
   return reinterpret_cast<void*>(static_cast<std::uintptr_t>(ticket + 1));
 }
+constexpr std::uintptr_t kCoverageTag = ~std::uintptr_t{0};
 
 int spdlog_level_of(int syslog_level) {
   if (syslog_level <= 3) return spdlog::level::err;
@@ -84,7 +86,8 @@ class KafkaSink final : public Sink {
   KafkaSink(const KafkaOptions& options, PublishMode mode)
       : options_(options),
         topic_(options.topic.empty() ? default_kafka_topic(mode) : options.topic),
-        failed_topic_(options.failed_topic) {}
+        failed_topic_(options.failed_topic),
+        coverage_topic_(options.coverage_topic.empty() ? topic_ : options.coverage_topic) {}
 
   ~KafkaSink() override;
   KafkaSink(const KafkaSink&) = delete;
@@ -92,6 +95,7 @@ class KafkaSink final : public Sink {
 
   Result<void> init();
   void write(const OutputRecord& record) override;
+  void write_coverage(Timestamp ts, const CoverageMaker& make) override;
   bool flush(milliseconds deadline) override;
   SinkStats stats() const override;
   KafkaSinkStats kafka_stats() const;
@@ -131,6 +135,7 @@ class KafkaSink final : public Sink {
   const KafkaOptions options_;
   const std::string topic_;
   const std::string failed_topic_;
+  const std::string coverage_topic_;
 
   // State used by the callbacks: declared before the producer, so destroyed after it.
   std::unique_ptr<Spool> spool_;
@@ -144,6 +149,10 @@ class KafkaSink final : public Sink {
   std::atomic<std::uint64_t> replay_in_flight_{0};
   std::atomic<std::uint64_t> spooled_{0};
   std::atomic<std::uint64_t> replayed_{0};
+  std::atomic<std::uint64_t> coverage_records_{0};
+  std::atomic<std::uint64_t> coverage_delivered_{0};
+  std::atomic<std::uint64_t> coverage_failed_{0};
+  std::atomic<std::uint64_t> coverage_in_flight_{0};  // not in in_flight_
   mutable std::mutex reasons_mu_;
   std::map<std::string, std::uint64_t> failed_by_error_;
   std::map<std::string, std::uint64_t> dropped_by_reason_;
@@ -179,6 +188,7 @@ class KafkaSink final : public Sink {
   RdKafkaPtr rk_;
   TopicPtr rkt_main_;
   TopicPtr rkt_failed_;
+  TopicPtr rkt_coverage_;  // --coverage-topic, when it is not the main topic
   std::map<std::string, TopicPtr, std::less<>> extra_topics_;  // replays for other topics
   std::thread thread_;
 };
@@ -247,6 +257,14 @@ Result<void> KafkaSink::init() {
     }
   }
 
+  if (coverage_topic_ != topic_) {
+    rkt_coverage_.reset(rd_kafka_topic_new(rk_.get(), coverage_topic_.c_str(), nullptr));
+    if (!rkt_coverage_) {
+      return make_error("kafka: --coverage-topic " + coverage_topic_ + ": " +
+                        rd_kafka_err2str(rd_kafka_last_error()));
+    }
+  }
+
   if (options_.exit_on_broker_error) {
     if (!probe(kStartupProbeTimeoutMs)) {
       return make_error("kafka: brokers " + options_.brokers +
@@ -270,6 +288,7 @@ KafkaSink::~KafkaSink() {
   if (spool_) spool_->sync();
   spdlog::info("{}", format_kafka_stats(kafka_stats()));
   extra_topics_.clear();
+  rkt_coverage_.reset();
   rkt_failed_.reset();
   rkt_main_.reset();
   rk_.reset();
@@ -294,6 +313,28 @@ void KafkaSink::write(const OutputRecord& record) {
     message.topic = failed_topic_;
     send(rkt_failed_.get(), message);
   }
+}
+
+void KafkaSink::write_coverage(Timestamp ts, const CoverageMaker& make) {
+  std::string payload;
+  make(stats(), payload);
+  KafkaMessageView message;
+  message.timestamp_ms = ts.micros > 0 ? ts.micros / 1000 : 0;
+  message.headers[0] = {kKafkaHeaderContentType, "application/json"};
+  message.headers[1] = {kKafkaHeaderSchema, kCoverageSchema};
+  message.headers[2] = {kKafkaHeaderRecordType, "coverage"};
+  message.header_count = 3;
+  message.payload = payload;
+  message.topic = coverage_topic_;
+  coverage_records_.fetch_add(1, std::memory_order_relaxed);
+  coverage_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  rd_kafka_resp_err_t err =
+      produce(rkt_coverage_ ? rkt_coverage_.get() : rkt_main_.get(), message,
+              reinterpret_cast<void*>(kCoverageTag), false);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  coverage_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  coverage_failed_.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("kafka: coverage record not produced: {}", rd_kafka_err2str(err));
 }
 
 void KafkaSink::send(rd_kafka_topic_t* rkt, KafkaMessageView& message) {
@@ -422,6 +463,16 @@ void message_from_report(const rd_kafka_message_t& msg, KafkaMessageView& messag
 
 void KafkaSink::on_delivery(const rd_kafka_message_t& msg) {
   auto tag = reinterpret_cast<std::uintptr_t>(msg._private);
+  if (tag == kCoverageTag) {
+    coverage_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    if (msg.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      coverage_delivered_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    coverage_failed_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("kafka: coverage record not delivered: {}", rd_kafka_err2str(msg.err));
+    return;
+  }
   const bool replay = tag != 0;
   const std::uint64_t ticket = tag - 1;
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -599,7 +650,7 @@ void KafkaSink::replay_some() {
 }
 
 bool KafkaSink::drained() const {
-  if (in_flight_.load() != 0) return false;
+  if (in_flight_.load() != 0 || coverage_in_flight_.load() != 0) return false;
   return !spool_ || (spool_->unread() == 0 && spool_->unacked() == 0);
 }
 
@@ -647,7 +698,7 @@ void KafkaSink::run() {
 // than everything still unread there (replays in flight included, they are acknowledged
 // at their old place once copied).
 void KafkaSink::spill_unsent() {
-  if (in_flight_.load() > 0) {
+  if (in_flight_.load() > 0 || coverage_in_flight_.load() > 0) {
     collecting_front_ = true;
     rd_kafka_resp_err_t err =
         rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -655,7 +706,9 @@ void KafkaSink::spill_unsent() {
       spdlog::error("kafka: purge of unsent messages failed: {}", rd_kafka_err2str(err));
     }
     auto until = Clock::now() + kPurgeWait;
-    while (in_flight_.load() > 0 && Clock::now() < until) rd_kafka_poll(rk_.get(), 10);
+    while ((in_flight_.load() > 0 || coverage_in_flight_.load() > 0) && Clock::now() < until) {
+      rd_kafka_poll(rk_.get(), 10);
+    }
     collecting_front_ = false;
     if (in_flight_.load() > 0) {
       spdlog::error("kafka: {} messages still in librdkafka after purge", in_flight_.load());
@@ -710,6 +763,9 @@ KafkaSinkStats KafkaSink::kafka_stats() const {
   s.in_flight = in_flight_.load();
   s.spooled = spooled_.load();
   s.replayed = replayed_.load();
+  s.coverage_records = coverage_records_.load();
+  s.coverage_delivered = coverage_delivered_.load();
+  s.coverage_failed = coverage_failed_.load();
   s.brokers_up = brokers_up_.load();
   s.spooling = spooling_.load();
   if (spool_) {
@@ -739,6 +795,9 @@ SinkStats KafkaSink::stats() const {
   s.dropped = k.dropped;
   s.spool_bytes = k.spool_bytes;
   s.queue_depth = k.in_flight;
+  s.coverage_written = k.coverage_records;
+  s.coverage_delivered = k.coverage_delivered;
+  s.coverage_failed = k.coverage_failed;
   return s;
 }
 
@@ -777,6 +836,10 @@ std::string format_kafka_stats(const KafkaSinkStats& s) {
       "spool_pending={} in_flight={} spooled={} replayed={} spool_bytes={}",
       s.records, s.messages, s.recovered, s.delivered, s.failed, s.dropped, s.spool_pending,
       s.in_flight, s.spooled, s.replayed, s.spool_bytes);
+  if (s.coverage_records != 0) {
+    out += fmt::format(" coverage_records={} coverage_delivered={} coverage_failed={}",
+                       s.coverage_records, s.coverage_delivered, s.coverage_failed);
+  }
   for (const auto& [name, n] : s.failed_by_error) out += fmt::format(" failed.{}={}", name, n);
   for (const auto& [name, n] : s.dropped_by_reason) out += fmt::format(" dropped.{}={}", name, n);
   return out;

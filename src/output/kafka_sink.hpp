@@ -19,6 +19,11 @@
 // flush() waits for delivery up to its deadline; what is still unsent then is purged from
 // librdkafka and written to the front of the spool, for the next run.
 //
+// Coverage ledger records (write_coverage()) go to --coverage-topic, or the main topic,
+// with the headers above plus record-type: coverage. They are produced directly, never
+// spooled (librdkafka retries them until message.timeout.ms), and counted apart
+// (coverage_*): the accounting below is that of exchange messages alone.
+//
 // Accounting, at any moment (messages, not records):
 //   messages + recovered = delivered + failed + dropped + spool_pending + in_flight
 //
@@ -45,6 +50,7 @@ namespace offpath {
 inline constexpr std::string_view kKafkaHeaderContentType = "content-type";
 inline constexpr std::string_view kKafkaHeaderSchema = "schema-version";
 inline constexpr std::string_view kKafkaHeaderOutcome = "outcome";
+inline constexpr std::string_view kKafkaHeaderRecordType = "record-type";  // coverage only
 
 struct KafkaSinkStats {
   std::uint64_t records = 0;        // write() calls
@@ -60,6 +66,9 @@ struct KafkaSinkStats {
   std::uint64_t spool_bytes = 0;
   std::uint64_t spool_corrupt_records = 0;
   std::uint64_t spool_corrupt_bytes = 0;
+  std::uint64_t coverage_records = 0;    // coverage ledger records produced
+  std::uint64_t coverage_delivered = 0;  // ... acknowledged by the brokers
+  std::uint64_t coverage_failed = 0;     // ... refused, timed out or unsent at exit
   bool brokers_up = false;          // the last probe or delivery succeeded
   bool spooling = false;            // write() currently appends to the spool
   std::vector<std::pair<std::string, std::uint64_t>> failed_by_error;   // librdkafka names

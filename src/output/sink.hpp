@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,9 @@
 #include "common/time.hpp"
 
 namespace offpath {
+
+// The schema of coverage ledger records (pipeline/coverage_ledger.hpp).
+inline constexpr std::string_view kCoverageSchema = "offpath/coverage/1";
 
 struct OutputRecord {
   std::string_view payload;    // one encoded record (a JSON object, no trailing newline)
@@ -34,7 +38,16 @@ struct SinkStats {
   std::uint64_t dropped = 0;
   std::uint64_t spool_bytes = 0;
   std::uint64_t queue_depth = 0;
+  // Coverage ledger records (write_coverage()), counted apart from the exchange records
+  // above so that those add up on their own.
+  std::uint64_t coverage_written = 0;
+  std::uint64_t coverage_delivered = 0;
+  std::uint64_t coverage_failed = 0;
 };
+
+// Builds a coverage record's payload from the sink's counters at the moment the record
+// takes its place in the output.
+using CoverageMaker = std::function<void(const SinkStats& at_write, std::string& payload)>;
 
 class Sink {
  public:
@@ -47,6 +60,22 @@ class Sink {
   // Whether write() reads OutputRecord::key; a sink that ignores it saves its caller
   // working the key out for every record.
   virtual bool uses_keys() const { return true; }
+  // Writes one coverage ledger record (schema kCoverageSchema, packet time `ts`): not an
+  // exchange, so counted in the coverage_* fields only. `make` is called once, with
+  // stats() taken so that the exchange records counted in it are exactly those before
+  // this record in the output (files: under the same lock as the writes). Called by the
+  // capture thread, rarely (once per ledger interval). This default, for sinks without
+  // coverage support (tests), writes it as an ordinary record.
+  virtual void write_coverage(Timestamp ts, const CoverageMaker& make) {
+    std::string payload;
+    make(stats(), payload);
+    OutputRecord record;
+    record.payload = payload;
+    record.outcome = "coverage";
+    record.schema = kCoverageSchema;
+    record.ts = ts;
+    write(record);
+  }
 };
 
 }  // namespace offpath

@@ -27,6 +27,7 @@
 #include "metrics/rate_limit.hpp"
 #include "output/file_sink.hpp"
 #include "output/kafka_sink.hpp"
+#include "pipeline/coverage_ledger.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace offpath {
@@ -482,11 +483,24 @@ int run_offpath(int argc, char** argv) {
   ServiceThread service(argc, argv, *parsed, updates, state, progress);
   state.capturing.store(true);
   notify_ready("capturing from " + (*source)->describe());
-  auto ran = (*source)->run(pipeline, g_stop);
+  // The coverage ledger, when on, sits between the source and the pipeline.
+  std::unique_ptr<CoverageLedger> ledger;
+  if (config.service.ledger_interval_s >= 0) {
+    ledger = std::make_unique<CoverageLedger>(pipeline, **source, **sink,
+                                              config.service.ledger_interval_s);
+  }
+  auto ran = (*source)->run(ledger ? static_cast<FrameHandler&>(*ledger) : pipeline, g_stop);
   state.capturing.store(false);
   notify_stopping();
   pipeline.finish(Outcome::CaptureEnded);
-  (*sink)->flush(std::chrono::milliseconds(config.kafka.flush_timeout_ms));
+  const auto flush_timeout = std::chrono::milliseconds(config.kafka.flush_timeout_ms);
+  const bool flushed = (*sink)->flush(flush_timeout);
+  if (ledger) {
+    // After the flush, so that the records add up to the summary; then delivered too (at
+    // once when the flush could not deliver everything: the brokers are not answering).
+    ledger->finish();
+    (*sink)->flush(flushed ? flush_timeout : std::chrono::milliseconds(0));
+  }
   service.stop();
   metrics.reset();
   state.detach();

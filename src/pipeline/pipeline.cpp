@@ -141,6 +141,17 @@ PipelineCounters Pipeline::live_counters() const {
   return c;
 }
 
+PipelineCounters Pipeline::checkpoint() {
+  if (finished_) return counters();
+  if (inline_) {
+    inline_->flush_output();
+    return counters();
+  }
+  PipelineCounters c = live_counters();
+  c.queue_drops = dispatcher_->queue_drops();  // ours: exact
+  return c;
+}
+
 PipelineCounters Pipeline::counters() const {
   PipelineCounters c;
   c.decode = decoder_.counts();
@@ -221,7 +232,11 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
   }
   line("output written=" + num(sink.written) + " delivered=" + num(sink.delivered) +
        " failed=" + num(sink.failed) + " spooled=" + num(sink.spooled) + " dropped=" +
-       num(sink.dropped));
+       num(sink.dropped) +
+       (sink.coverage_written != 0
+            ? " coverage_records=" + num(sink.coverage_written) + " coverage_delivered=" +
+                  num(sink.coverage_delivered) + " coverage_failed=" + num(sink.coverage_failed)
+            : std::string()));
   return s;
 }
 

@@ -40,6 +40,11 @@ struct PipelineCounters {
   std::size_t active_flows = 0;
   unsigned workers = 1;
   std::vector<std::uint64_t> queue_drops;  // per worker; live sources only
+  // Load shedding under the memory budget, which feeds these (0 until it does); the
+  // coverage ledger reports them.
+  std::uint64_t records_shed = 0;    // exchange records not published to save memory
+  std::uint64_t shedding_level = 0;  // current level, 0 = none (a gauge)
+  std::uint64_t memory_bytes = 0;    // memory in use by the pipeline (a gauge)
 };
 
 class Dispatcher;
@@ -59,6 +64,10 @@ class Pipeline final : public FrameHandler {
   void finish(Outcome why);
   PipelineCounters counters() const;
   PipelineCounters live_counters() const;
+  // Capture thread, for the coverage ledger: first hands the inline worker's buffered
+  // records to the sink, then returns the counters as this thread sees them: exact with
+  // one worker, the workers' last published copies with several; after finish(), counters().
+  PipelineCounters checkpoint();
 
  private:
   struct CaptureCounters {
