@@ -18,6 +18,9 @@ Scenarios:
   restart    broker down for a whole run ended by SIGTERM: everything in the spool; a
              second run with the broker up delivers it all, in order
   spoolfull  broker down, spool of 1 MB: the drop counter equals what never arrives
+  ledger     the outage run with a coverage ledger on its own topic: the records' sums
+             of delivered + spooled + dropped + failed equal their sum of published,
+             which equals the exchanges the consumer read
 """
 import argparse
 import collections
@@ -304,17 +307,18 @@ def scenario_deliver(env, mock):
           % (len(captures), total, "" if py_lz4 else " (gzip for python3-kafka: no python3-lz4)"))
 
 
-def scenario_outage(env, mock):
-    pcap = env.gen_pcap("outage.pcap", "--connections", "12", "--requests", "40")
-    expected = env.expected(pcap)
-    mock.cmd("topic outage 4")
+def run_through_outage(env, mock, pcap, topic, extra=()):
+    """Replays `pcap` on stdin in four parts: the first once the broker is reached, the
+    second as it goes down, the third during the outage, the last after it is back with
+    injected Produce errors. Returns offpath's stderr."""
     header, parts = split_pcap(pcap, 4)
     args = ["-r", "-", "--publish", "all", "--workers", "1", "-b", mock.bootstrap,
-            "-t", "outage", "--spool-dir", env.path("spool"), "--flush-timeout-ms", "30000",
+            "-t", topic, "--spool-dir", env.path("spool-" + topic), "--flush-timeout-ms",
+            "30000",
             # librdkafka's mock cluster does not check idempotent sequence numbers: with
             # pipelined requests a batch after a failed one is accepted and the failed one
             # taken as acknowledged. One request in flight avoids the mock's gap.
-            "-X", "max.in.flight.requests.per.connection=1"]
+            "-X", "max.in.flight.requests.per.connection=1"] + list(extra)
     proc = subprocess.Popen([env.offpath] + args, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -341,6 +345,14 @@ def scenario_outage(env, mock):
             proc.kill()
     err = err.decode(errors="replace")
     check(proc.returncode == 0, "offpath exited %d: %s" % (proc.returncode, err[-2000:]))
+    return err
+
+
+def scenario_outage(env, mock):
+    pcap = env.gen_pcap("outage.pcap", "--connections", "12", "--requests", "40")
+    expected = env.expected(pcap)
+    mock.cmd("topic outage 4")
+    err = run_through_outage(env, mock, pcap, "outage")
     c = kafka_counters(err)
     check(c["messages"] == len(expected) and c["delivered"] == len(expected) and
           c["failed"] + c["dropped"] + c["spool_pending"] + c["in_flight"] == 0 and balanced(c),
@@ -350,6 +362,65 @@ def scenario_outage(env, mock):
     check_messages(expected, consume_kcat(mock.bootstrap, "outage"), "outage")
     print("outage: %d exchanges, %d through the spool, each read back once" %
           (len(expected), c["spooled"]))
+
+
+def pcap_span_us(pcap):
+    """First and last packet time of a classic little-endian microsecond pcap."""
+    _, parts = split_pcap(pcap, 1)
+    times, off = [], 0
+    data = parts[0]
+    while off + 16 <= len(data):
+        sec, usec, caplen = struct.unpack_from("<III", data, off)
+        times.append(sec * 1_000_000 + usec)
+        off += 16 + caplen
+    return times[0], times[-1]
+
+
+def scenario_ledger(env, mock):
+    pcap = env.gen_pcap("ledger.pcap", "--connections", "12", "--requests", "40")
+    expected = env.expected(pcap)
+    mock.cmd("topic ledger 4")
+    mock.cmd("topic ledger-coverage 1")
+    first, last = pcap_span_us(pcap)
+    interval = max(1, (last - first) // 20) / 1e6  # about 20 records over the capture
+    err = run_through_outage(env, mock, pcap, "ledger",
+                             ["--ledger-interval", "%.6f" % interval,
+                              "--coverage-topic", "ledger-coverage"])
+    c = kafka_counters(err)
+    check(c["delivered"] == len(expected) and balanced(c) and c["spooled"] > 0,
+          "counters %r for %d exchanges" % (c, len(expected)))
+    # Exchanges alone on the main topic, each once; coverage records alone on theirs.
+    check_messages(expected, consume_kcat(mock.bootstrap, "ledger"), "ledger (exchanges)")
+    msgs = sorted(consume_kcat(mock.bootstrap, "ledger-coverage"), key=lambda m: m["offset"])
+    for m in msgs:
+        check(m["headers"].get("record-type") == "coverage" and
+              m["headers"].get("schema-version") == "offpath/coverage/1",
+              "coverage message headers %r" % m["headers"])
+    ledger = [json.loads(m["value"]) for m in msgs]
+    check(ledger and [r["sequence"] for r in ledger] == list(range(len(ledger))) and
+          ledger[-1]["final"] and not any(r["final"] for r in ledger[:-1]),
+          "coverage records out of sequence: %r" % [(r["sequence"], r["final"]) for r in ledger])
+    check(c["coverage_records"] == len(ledger) and c["coverage_delivered"] == len(ledger) and
+          c["coverage_failed"] == 0, "coverage counters %r for %d records" % (c, len(ledger)))
+
+    def total(section, key):
+        return sum(r[section][key] for r in ledger)
+    published = total("records", "published")
+    accounted = (total("output", "delivered") + total("output", "spooled") +
+                 total("output", "dropped") + total("output", "failed"))
+    check(published == len(expected) and total("output", "written") == published,
+          "ledger: published %d, written %d, the consumer read %d" %
+          (published, total("output", "written"), len(expected)))
+    check(accounted == published and total("output", "in_flight") == 0,
+          "ledger: delivered + spooled + dropped + failed = %d, published %d" %
+          (accounted, published))
+    check(any(r["output"]["spooled"] > 0 for r in ledger),
+          "no ledger interval saw the outage fill the spool: %r" %
+          [r["output"] for r in ledger])
+    print("ledger: %d coverage records, %d exchanges published = delivered + spooled + "
+          "dropped + failed, %d read back; spool grew in %d intervals" %
+          (len(ledger), published, len(expected),
+           sum(1 for r in ledger if r["output"]["spooled"] > 0)))
 
 
 def scenario_restart(env, mock):
@@ -432,7 +503,8 @@ def scenario_spoolfull(env, mock):
 
 
 SCENARIOS = {"deliver": scenario_deliver, "outage": scenario_outage,
-             "restart": scenario_restart, "spoolfull": scenario_spoolfull}
+             "restart": scenario_restart, "spoolfull": scenario_spoolfull,
+             "ledger": scenario_ledger}
 
 
 def main():
