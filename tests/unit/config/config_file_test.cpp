@@ -81,6 +81,22 @@ TEST_F(ConfigLayers, PrecedenceFlagOverEnvOverFileOverDefault) {
   EXPECT_EQ(r->config.kafka.topic, "http-exchanges");  // derived after the layers
 }
 
+TEST_F(ConfigLayers, LedgerIntervalAndCoverageTopic) {
+  auto r = parse({"-r", "x.pcap"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_LT(r->config.service.ledger_interval_s, 0);  // no ledger unless asked
+  EXPECT_EQ(r->config.kafka.coverage_topic, "");
+  r = parse({"-r", "x.pcap", "--config", file("ledger_interval: 0.5\ncoverage_topic: cov\n")});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_DOUBLE_EQ(r->config.service.ledger_interval_s, 0.5);
+  EXPECT_EQ(r->config.kafka.coverage_topic, "cov");
+  r = parse({"-r", "x.pcap", "--ledger-interval", "0"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_DOUBLE_EQ(r->config.service.ledger_interval_s, 0);
+  EXPECT_FALSE(parse({"-r", "x.pcap", "--ledger-interval", "-1"}));
+  EXPECT_FALSE(parse({"-r", "x.pcap", "--ledger-interval", "soon"}));
+}
+
 TEST_F(ConfigLayers, ConfigFileFromEnvironmentAndDashedKeys) {
   const std::string cfg = file("max-body: 7\nread: from-file.pcap\n");
   ::setenv("OFFPATH_CONFIG", cfg.c_str(), 1);

@@ -75,6 +75,9 @@ TEST(PipelineMetrics, NamesAndValues) {
   in.pipeline.output.latency_buckets.back() = 1;   // > 30 s
   in.pipeline.output.latency_sum_ms = 40000.5;
   in.sink.spooled = 6;
+  in.sink.coverage_written = 4;
+  in.sink.coverage_delivered = 3;
+  in.sink.coverage_failed = 1;
   KafkaSinkStats k;
   k.delivered = 7;
   k.dropped_by_reason = {{"spool_full", 1}};
@@ -95,6 +98,9 @@ TEST(PipelineMetrics, NamesAndValues) {
   EXPECT_EQ(value_of(t, "offpath_exchange_latency_seconds_bucket{le=\"+Inf\"}"), "2");
   EXPECT_EQ(value_of(t, "offpath_exchange_latency_seconds_count"), "2");
   EXPECT_EQ(value_of(t, "offpath_output_spooled_total"), "6");
+  EXPECT_EQ(value_of(t, "offpath_coverage_records_total"), "4");
+  EXPECT_EQ(value_of(t, "offpath_coverage_delivered_total"), "3");
+  EXPECT_EQ(value_of(t, "offpath_coverage_failed_total"), "1");
   EXPECT_EQ(value_of(t, "offpath_kafka_delivered_total"), "7");
   EXPECT_EQ(value_of(t, "offpath_kafka_dropped_total{reason=\"spool_full\"}"), "1");
   // Every sample belongs to a family declared with HELP and TYPE.

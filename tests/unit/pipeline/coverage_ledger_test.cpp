@@ -222,6 +222,7 @@ class LedgerRun {
   void send(const std::vector<Packet>& packets) {
     for (const Packet& p : packets) ledger_.on_frame(p.frame());
   }
+  void idle(std::int64_t t) { ledger_.on_idle(Timestamp{t}); }
   // As run_offpath ends a run: pipeline, flush, final record, flush.
   void finish() {
     pipeline_.finish(Outcome::CaptureEnded);
@@ -322,6 +323,29 @@ TEST(CoverageLedger, RecordsSitBetweenTheLinesTheyCountAndAddUpToTheCounters) {
   EXPECT_EQ(published, total.output.published);
   EXPECT_EQ(complete, total.output.by_outcome[static_cast<std::size_t>(Outcome::Complete)]);
   EXPECT_EQ(complete, 4u);
+}
+
+TEST(CoverageLedger, IdleTicksOfALiveLinkCloseIntervals) {
+  LedgerRun run("coverage_ledger_idle", 1.0);
+  run.send(exchange(40000, kT0 + 200'000));
+  run.idle(kT0 + 900'000);    // still in the first interval: nothing
+  EXPECT_EQ(run.ledger().records(), 0u);
+  run.idle(kT0 + 1'100'000);  // [0 s, 1 s) is over
+  EXPECT_EQ(run.ledger().records(), 1u);
+  run.idle(kT0 + 2'050'000);  // [1 s, 2 s), empty
+  run.idle(kT0 + 2'060'000);
+  EXPECT_EQ(run.ledger().records(), 2u);
+  run.finish();
+  const std::vector<JsonValue> lines = run.lines();
+  ASSERT_EQ(lines.size(), 4u);  // the exchange, then three coverage records
+  EXPECT_EQ(lines[1].path("start")->text, "1700000000.200000");
+  EXPECT_EQ(lines[1].path("end")->text, "1700000001.000000");
+  EXPECT_EQ(num(lines[1], "records.published"), 1u);
+  EXPECT_EQ(num(lines[2], "capture.packets"), 0u);
+  EXPECT_EQ(lines[2].path("end")->text, "1700000002.000000");
+  EXPECT_TRUE(testing::flag(lines[3], "final"));
+  EXPECT_EQ(lines[3].path("start")->text, "1700000002.000000");
+  EXPECT_EQ(lines[3].path("end")->text, "1700000002.060000");
 }
 
 TEST(CoverageLedger, EndOnlyGivesOneFinalRecord) {
