@@ -202,6 +202,72 @@ TEST_F(KafkaSinkTest, EmptyKeyIsNullKey) {
   EXPECT_FALSE(got[0].key.has_value());
 }
 
+TEST_F(KafkaSinkTest, CoverageRecordsGoToTheirTopicCountedApart) {
+  MockCluster mock;
+  mock.create_topic(kTopic, 2);
+  mock.create_topic("coverage", 1);
+  KafkaOptions o = options(mock);
+  o.coverage_topic = "coverage";
+  auto sink = make(o);
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(wait_until([&] { return !stats(*sink).spooling; })) << "never left the spool";
+  for (int i = 0; i < 50; ++i) write(*sink, make_rec(i));
+  std::uint64_t written_seen = 0;
+  sink->write_coverage(Timestamp{1'700'000'060'000'000}, [&](const SinkStats& at, std::string& p) {
+    written_seen = at.written;
+    p = "{\"schema\":\"offpath/coverage/1\",\"sequence\":0}";
+  });
+  EXPECT_EQ(written_seen, 50u);  // the exchange messages before it
+  mock.set_down();               // the second one waits in librdkafka, not in the spool
+  for (int i = 50; i < 80; ++i) write(*sink, make_rec(i));
+  sink->write_coverage(Timestamp{1'700'000'120'000'000}, [&](const SinkStats& at, std::string& p) {
+    written_seen = at.written;
+    p = "{\"schema\":\"offpath/coverage/1\",\"sequence\":1}";
+  });
+  EXPECT_EQ(written_seen, 80u);
+  std::this_thread::sleep_for(500ms);
+  mock.set_up();
+  ASSERT_TRUE(sink->flush(20s)) << format_kafka_stats(stats(*sink));
+  KafkaSinkStats s = stats(*sink);
+  EXPECT_EQ(s.records, 80u);  // exchange records only
+  EXPECT_EQ(s.messages, 80u);
+  EXPECT_EQ(s.delivered, 80u);
+  expect_balanced(s);
+  EXPECT_EQ(s.coverage_records, 2u);
+  EXPECT_EQ(s.coverage_delivered, 2u);
+  EXPECT_EQ(s.coverage_failed, 0u);
+  EXPECT_EQ(sink->stats().written, 80u);
+  EXPECT_EQ(sink->stats().coverage_written, 2u);
+  EXPECT_EQ(sink->stats().coverage_delivered, 2u);
+  expect_all_in_key_order_allowing_broker_retries(consume_all(mock.bootstrap(), kTopic), 80);
+  auto got = consume_all(mock.bootstrap(), "coverage");
+  ASSERT_GE(got.size(), 2u);  // the mock may append a retried batch twice
+  EXPECT_EQ(got[0].payload, "{\"schema\":\"offpath/coverage/1\",\"sequence\":0}");
+  EXPECT_EQ(got.back().payload, "{\"schema\":\"offpath/coverage/1\",\"sequence\":1}");
+  for (const Consumed& c : got) {
+    EXPECT_FALSE(c.key.has_value());
+    EXPECT_EQ(c.headers.at("record-type"), "coverage");
+    EXPECT_EQ(c.headers.at("schema-version"), "offpath/coverage/1");
+    EXPECT_EQ(c.headers.at("content-type"), "application/json");
+  }
+  EXPECT_EQ(got[0].timestamp_ms, 1'700'000'060'000);
+}
+
+TEST_F(KafkaSinkTest, CoverageRecordUnsentAtExitIsCountedFailed) {
+  MockCluster mock;
+  mock.create_topic(kTopic, 1);
+  auto sink = make(options(mock, false));
+  ASSERT_NE(sink, nullptr);
+  mock.set_down();
+  sink->write_coverage(Timestamp{}, [](const SinkStats&, std::string& p) { p = "{}"; });
+  EXPECT_FALSE(sink->flush(500ms));
+  KafkaSinkStats s = stats(*sink);
+  EXPECT_EQ(s.coverage_records, 1u);
+  EXPECT_EQ(s.coverage_failed, 1u);
+  EXPECT_EQ(s.coverage_delivered, 0u);
+  EXPECT_EQ(s.messages + s.delivered + s.dropped + s.failed, 0u);  // exchange counts untouched
+}
+
 TEST_F(KafkaSinkTest, BrokerDownForAWhileLosesNothingDuplicatesNothing) {
   MockCluster mock;
   mock.create_topic(kTopic, 4);
