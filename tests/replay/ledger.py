@@ -11,6 +11,8 @@ and on the bundled captures, with one and with two workers, with filters and sam
 - every record validates against docs/schema/offpath-coverage-1.schema.json.
 
   ledger.py --bin offpath --gen offpath_gen_capture --dir pcaps --schema SCHEMA
+  ledger.py --schema SCHEMA --check OUT.jsonl STDERR --interval-us N [--min-records N]
+      (the same checks on the output and stderr of a run made elsewhere: live tests)
 """
 import argparse
 import json
@@ -148,12 +150,26 @@ def check_run(name, lines, summary, interval_us, validator, one_worker):
     return len(ledgers)
 
 
+def check_files(out_path, err_path, interval_us, min_records, validator):
+    with open(out_path) as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    with open(err_path) as f:
+        summary = parse_summary(f.read())
+    n = check_run(out_path, lines, summary, interval_us, validator, True)
+    check(n >= min_records, f"{out_path}: {n} coverage records, expected at least {min_records}")
+    print(f"{out_path}: {n} coverage records, {summary['exchanges']['exchanges']} exchanges, "
+          f"{summary['packets']['packets']} packets, all adding up to the summary")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--gen", required=True)
-    ap.add_argument("--dir", required=True)
+    ap.add_argument("--bin")
+    ap.add_argument("--gen")
+    ap.add_argument("--dir")
     ap.add_argument("--schema", required=True)
+    ap.add_argument("--check", nargs=2, metavar=("OUT", "STDERR"))
+    ap.add_argument("--interval-us", type=int, default=0)
+    ap.add_argument("--min-records", type=int, default=1)
     args = ap.parse_args()
     import jsonschema
     with open(args.schema) as f:
@@ -161,6 +177,13 @@ def main():
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     validator = cls(schema)
+    if args.check:
+        check_files(*args.check, args.interval_us, args.min_records, validator)
+        for f in FAILS:
+            print("FAIL:", f)
+        return 1 if FAILS else 0
+    if not (args.bin and args.gen and args.dir):
+        ap.error("--bin, --gen and --dir are required without --check")
 
     with tempfile.TemporaryDirectory() as tmp:
         gen = os.path.join(tmp, "ledger.pcap")

@@ -12,6 +12,9 @@
 #             no response, outcome connection_reset.
 #   detach    (ebpf) a second instance on the same veth is refused; after exit no filter
 #             of ours is left; a SIGKILLed run is cleaned up by the next one.
+#   ledger    --ledger-interval 1 with requests seconds apart: idle ticks close the
+#             intervals; the coverage records sit between the lines they count, end on
+#             whole seconds and add up to the summary (tests/replay/ledger.py --check).
 # Exit 0 on success, 1 on failure, 77 when it cannot run here (not root, no nginx).
 set -euo pipefail
 
@@ -168,6 +171,27 @@ reset)
   check_exchanges "$WORK/run.jsonl" <<'EOF' || fail "exchanges differ"
 GET /ok?before-reset 200 complete -
 GET /slow?reset - connection_reset backend_unavailable
+EOF
+  ;;
+ledger)
+  start_backend
+  OFFPATH_ARGS+=(--ledger-interval 1)
+  start_offpath run
+  for i in 1 2 3; do
+    [[ $(curl_status "http://192.0.2.2:8080/ok?ledger$i") == 200 ]] || fail "GET $i"
+    sleep 1.6  # longer than the idle tick: intervals close without packets
+  done
+  [[ $(curl_status http://192.0.2.2:8080/missing?ledger) == 404 ]] || fail "404"
+  stop_offpath
+  "$PY" "$HERE/../../replay/ledger.py" --schema "$HERE/../../../docs/schema/offpath-coverage-1.schema.json" \
+    --check "$WORK/run.jsonl" "$WORK/run.err" --interval-us 1000000 --min-records 4 ||
+    fail "coverage ledger: $(grep -c coverage "$WORK/run.jsonl") records; $(cat "$WORK/run.err")"
+  grep -v '"offpath/coverage/1"' "$WORK/run.jsonl" >"$WORK/exchanges.jsonl"
+  check_exchanges "$WORK/exchanges.jsonl" <<'EOF' || fail "exchanges differ"
+GET /ok?ledger1 200 complete -
+GET /ok?ledger2 200 complete -
+GET /ok?ledger3 200 complete -
+GET /missing?ledger 404 complete client_error
 EOF
   ;;
 detach)
