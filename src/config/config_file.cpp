@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <exception>
 #include <set>
 
 namespace offpath {
@@ -66,10 +67,13 @@ Result<std::map<std::string, std::vector<std::string>>> read_config_file(const s
   } catch (const YAML::Exception& e) {
     return make_error("config file " + path + ": line " + std::to_string(e.mark.line + 1) +
                       ": " + e.msg);
+  } catch (const std::exception& e) {  // the stream's own failure: a directory, an I/O error
+    return make_error("config file " + path + ": cannot be read (" + e.what() + ")");
   }
   if (root.IsNull()) return out;  // empty file, or only comments
   if (!root.IsMap()) {
-    return make_error("config file " + path + ": expected a map of key: value at the top");
+    return make_error("config file " + path + ": expected a map of key: value at the top, found " +
+                      (root.IsSequence() ? "a list" : "plain text"));
   }
   for (const auto& entry : root) {
     if (!entry.first.IsScalar()) {
