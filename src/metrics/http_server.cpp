@@ -139,10 +139,9 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& a
       MHD_OPTION_CONNECTION_TIMEOUT, kIdleTimeoutS,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
       MHD_OPTION_END);
-  if (daemon == nullptr) {
-    ::close(fd);
-    return make_error("--metrics " + address + ": the HTTP server did not start");
-  }
+  // On failure fd is not closed here: MHD may have closed it already, and a second close
+  // could hit another thread's descriptor. The error ends the process.
+  if (daemon == nullptr) return make_error("--metrics " + address + ": the HTTP server did not start");
   server->daemon_.reset(daemon);  // from here on MHD owns fd
   return server;
 }
