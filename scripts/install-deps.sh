@@ -8,7 +8,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config
   libpcap-dev node-llhttp librdkafka-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libcli11-dev libyaml-cpp-dev zlib1g-dev
-  libbpf-dev libelf-dev clang llvm bpftool libcap-dev libsystemd-dev
+  libbpf-dev libelf-dev clang llvm bpftool libcap-dev libsystemd-dev libmicrohttpd-dev
   libclang-rt-14-dev
 )
 test_pkgs=(

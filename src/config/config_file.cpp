@@ -5,6 +5,8 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <exception>
+#include <filesystem>
 #include <set>
 
 namespace offpath {
@@ -59,6 +61,12 @@ std::string env_name(const std::string& key) {
 Result<std::map<std::string, std::vector<std::string>>> read_config_file(const std::string& path) {
   std::map<std::string, std::vector<std::string>> out;
   YAML::Node root;
+  // A directory opens but fails on the first read, inside yaml-cpp's stream constructor
+  // (which then leaks its buffer): tell it apart first.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return make_error("config file " + path + ": cannot be read (it is a directory)");
+  }
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
@@ -66,10 +74,13 @@ Result<std::map<std::string, std::vector<std::string>>> read_config_file(const s
   } catch (const YAML::Exception& e) {
     return make_error("config file " + path + ": line " + std::to_string(e.mark.line + 1) +
                       ": " + e.msg);
+  } catch (const std::exception& e) {  // the stream's own failure: an I/O error
+    return make_error("config file " + path + ": cannot be read (" + e.what() + ")");
   }
   if (root.IsNull()) return out;  // empty file, or only comments
   if (!root.IsMap()) {
-    return make_error("config file " + path + ": expected a map of key: value at the top");
+    return make_error("config file " + path + ": expected a map of key: value at the top, found " +
+                      (root.IsSequence() ? "a list" : "plain text"));
   }
   for (const auto& entry : root) {
     if (!entry.first.IsScalar()) {

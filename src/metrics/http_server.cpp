@@ -1,55 +1,99 @@
 #include "metrics/http_server.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
-#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
+#include <exception>
 
 namespace offpath {
 namespace {
 
-constexpr std::size_t kMaxRequest = 8192;
-constexpr int kReadDeadlineMs = 2000;
+// Descriptors kept for the rest of the process (capture, Kafka, spool, BPF objects) when
+// the connection limit is derived from the limit on open files.
+constexpr rlim_t kFdReserve = 256;
+constexpr int kListenBacklog = 1024;
 
-const char* reason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Error";
+// Raises the soft RLIMIT_NOFILE towards kMaxConnections + kFdReserve (never above the hard
+// limit, never lowers it) and returns the connection limit the result allows.
+unsigned fit_connection_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return MetricsServer::kMaxConnections;
+  const rlim_t want = MetricsServer::kMaxConnections + kFdReserve;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < want) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want : std::min(want, lim.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
   }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= want) return MetricsServer::kMaxConnections;
+  return static_cast<unsigned>(lim.rlim_cur > 2 * kFdReserve ? lim.rlim_cur - kFdReserve
+                                                             : lim.rlim_cur / 2);
 }
 
-void write_all(int fd, const std::string& data) {
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    off += static_cast<std::size_t>(n);
+bool announces_body(MHD_Connection* connection) {
+  const char* length =
+      MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  return MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                     MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr ||
+         (length != nullptr && std::strcmp(length, "0") != 0);
+}
+
+// The access handler: answers on its first call, once the headers are in, so a body is
+// never read (MHD closes a connection whose body was left unread).
+MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                      const char* /*version*/, const char* /*upload_data*/,
+                      std::size_t* /*upload_data_size*/, void** /*request_state*/) {
+  const auto& handler = *static_cast<const MetricsServer::Handler*>(cls);
+  const bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+                   std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+  HttpAnswer answer;
+  if (!get) {
+    answer = {405, "text/plain; charset=utf-8", "only GET\n"};
+  } else if (announces_body(connection)) {
+    answer = {413, "text/plain; charset=utf-8", "no request body\n"};
+  } else {
+    try {
+      answer = handler(url);  // MHD gives the path without the query string
+    } catch (const std::exception&) {
+      answer = {500, "text/plain; charset=utf-8", "internal error\n"};
+    }
   }
+  MHD_Response* response =
+      MHD_create_response_from_buffer(answer.body.size(), answer.body.data(), MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) return MHD_NO;  // closes the connection
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, answer.content_type.c_str());
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+  if (answer.status == 405) MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+  const MHD_Result queued =
+      MHD_queue_response(connection, static_cast<unsigned>(answer.status), response);
+  MHD_destroy_response(response);
+  return queued;
 }
 
 }  // namespace
+
+void MetricsServer::StopDaemon::operator()(MHD_Daemon* daemon) const {
+  MHD_stop_daemon(daemon);  // joins the thread, closes the connections and the listen socket
+}
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& address,
                                                             Handler handler) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) return make_error("--metrics " + address + ": expected ADDR:PORT");
   std::string host = address.substr(0, colon);
-  const int port = std::stoi(address.substr(colon + 1));
+  const std::string port_text = address.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5 ||
+      !std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::stoi(port_text) > 65535) {
+    return make_error("--metrics " + address + ": '" + port_text + "' is not a port");
+  }
+  const int port = std::stoi(port_text);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
 
   sockaddr_storage ss{};
@@ -68,11 +112,12 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& a
   } else {
     return make_error("--metrics " + address + ": '" + host + "' is not an IP address");
   }
+  // The socket is bound here rather than by MHD so that a failure names its reason.
   int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return make_error("--metrics " + address + ": socket: " + std::strerror(errno));
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 16) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, kListenBacklog) != 0) {
     std::string why = std::strerror(errno);
     ::close(fd);
     return make_error("--metrics " + address + ": " + why);
@@ -83,92 +128,32 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const std::string& a
   const int bound_port = family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&got)->sin_port)
                                            : ntohs(reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
   std::string bound = (family == AF_INET6 ? "[" + host + "]" : host) + ":" + std::to_string(bound_port);
-  int wake[2];
-  if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-    ::close(fd);
-    return make_error("--metrics: pipe: " + std::string(std::strerror(errno)));
-  }
+
   std::unique_ptr<MetricsServer> server(
-      new MetricsServer(fd, wake[0], wake[1], std::move(bound), std::move(handler)));
-  server->thread_ = std::thread([s = server.get()] { s->run(); });
+      new MetricsServer(std::move(bound), fit_connection_limit(), std::move(handler)));
+  const unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | (family == AF_INET6 ? MHD_USE_IPv6 : 0);
+  MHD_Daemon* daemon = MHD_start_daemon(
+      flags, 0, nullptr, nullptr, &on_request, &server->handler_,
+      MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(fd),
+      MHD_OPTION_CONNECTION_LIMIT, server->connection_limit_,
+      MHD_OPTION_CONNECTION_TIMEOUT, kIdleTimeoutS,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
+      MHD_OPTION_END);
+  // On failure fd is not closed here: MHD may have closed it already, and a second close
+  // could hit another thread's descriptor. The error ends the process.
+  if (daemon == nullptr) return make_error("--metrics " + address + ": the HTTP server did not start");
+  server->daemon_.reset(daemon);  // from here on MHD owns fd
   return server;
 }
 
-MetricsServer::MetricsServer(int listen_fd, int wake_read, int wake_write, std::string bound,
-                             Handler handler)
-    : listen_fd_(listen_fd),
-      wake_read_(wake_read),
-      wake_write_(wake_write),
-      bound_(std::move(bound)),
-      handler_(std::move(handler)) {}
+MetricsServer::MetricsServer(std::string bound, unsigned connection_limit, Handler handler)
+    : bound_(std::move(bound)), connection_limit_(connection_limit), handler_(std::move(handler)) {}
 
-MetricsServer::~MetricsServer() {
-  const char byte = 'x';
-  (void)!::write(wake_write_, &byte, 1);
-  if (thread_.joinable()) thread_.join();
-  ::close(listen_fd_);
-  ::close(wake_read_);
-  ::close(wake_write_);
-}
+MetricsServer::~MetricsServer() = default;
 
-void MetricsServer::run() {
-  for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_read_, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (fds[1].revents != 0) return;
-    if ((fds[0].revents & POLLIN) == 0) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) continue;
-    serve(fd);
-    ::close(fd);
-  }
-}
-
-void MetricsServer::serve(int fd) {
-  std::string request;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReadDeadlineMs);
-  while (request.find("\r\n\r\n") == std::string::npos && request.find("\n\n") == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || request.size() > kMaxRequest) return;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return;
-    char buf[2048];
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) return;
-    request.append(buf, static_cast<std::size_t>(n));
-  }
-  // Request line: METHOD SP TARGET SP VERSION
-  const auto line_end = request.find_first_of("\r\n");
-  const std::string line = request.substr(0, line_end);
-  const auto sp1 = line.find(' ');
-  const auto sp2 = line.find(' ', sp1 + 1);
-  HttpAnswer answer;
-  if (sp1 == std::string::npos || sp2 == std::string::npos) {
-    answer = {400, "text/plain; charset=utf-8", "bad request\n"};
-  } else {
-    const std::string method = line.substr(0, sp1);
-    std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    if (auto q = target.find('?'); q != std::string::npos) target.resize(q);
-    if (method != "GET") {
-      answer = {405, "text/plain; charset=utf-8", "only GET\n"};
-    } else {
-      answer = handler_(target);
-    }
-  }
-  std::string head = "HTTP/1.0 " + std::to_string(answer.status) + " " + reason(answer.status) +
-                     "\r\nContent-Type: " + answer.content_type +
-                     "\r\nContent-Length: " + std::to_string(answer.body.size()) +
-                     "\r\nConnection: close\r\n\r\n";
-  // The socket is non-blocking: switch to blocking with a send timeout for the answer.
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  timeval tv{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  write_all(fd, head + answer.body);
+unsigned MetricsServer::connections_for_test() const {
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_.get(), MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+  return info != nullptr ? info->num_connections : 0;
 }
 
 }  // namespace offpath

@@ -431,7 +431,8 @@ int run_offpath(int argc, char** argv) {
     });
     if (!server) return usage_error(server.error().message);
     metrics = std::move(*server);
-    spdlog::info("metrics on http://{}/metrics, health check on /healthz", metrics->bound());
+    spdlog::info("metrics on http://{}/metrics, health check on /healthz (up to {} connections)",
+                 metrics->bound(), metrics->connection_limit());
   }
 
   // Capture is open (and the BPF program loaded): continue without root.

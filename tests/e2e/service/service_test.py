@@ -8,7 +8,8 @@ TEST is one of:
              --check-config exit codes; deploy/offpath.yaml names every flag and checks ok
   reload     replay from a pipe that stays open; SIGHUP with a new --status filter changes
              what is published; a broken file keeps the running configuration
-  metrics    /metrics scraped during a replay agrees with the end-of-run summary; /healthz
+  metrics    /metrics scraped during a replay agrees with the end-of-run summary; /healthz;
+             both answer within 2 s with 1,000 idle and 20 slow connections open
   privdrop   as root, -i on a veth in a namespace of our own: after start the process runs
              as an unprivileged user with CAP_NET_RAW only (CapEff in /proc/PID/status)
   unit       systemd/offpath.service passes `systemd-analyze verify` without a warning and
@@ -20,6 +21,7 @@ import configparser
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import signal
@@ -144,6 +146,16 @@ def test_config(tmp):
             r = run(args)
             check(r.returncode == 2 and key in r.stderr,
                   "%r %s: exit %d, %s" % (text, args[-1], r.returncode, r.stderr.strip()))
+    # A file that is not a mapping at all (a scalar, as /etc/passwd parses), or not a file:
+    # one line naming the file, exit 2.
+    with open(cfg, "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    for path in (cfg, tmp):
+        r = run(["--config", path])
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and
+              lines[0].startswith("offpath: error: config file %s: " % path),
+              "--config %s: exit %d, %r" % (path, r.returncode, r.stderr))
     r = run(["-r", pcap, "--check-config"], env=clean_env(OFFPATH_WORKERS="0"))
     check(r.returncode == 2 and "OFFPATH_WORKERS" in r.stderr, "bad env value: " + r.stderr)
     with open(cfg, "w") as f:
@@ -249,6 +261,35 @@ def test_reload(tmp):
     check(len(statuses[first200:]) >= 10, "the second half was published with the new filter")
 
 
+def idle_connections_do_not_starve(port, idle=1000, slow=20):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = idle + slow + 64
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY
+                                                    else min(want, hard), hard))
+    held = []
+    try:
+        for _ in range(idle + slow):
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        for s in held[idle:]:  # a partial request line, a byte at a time
+            for b in b"GET /me":
+                s.send(bytes([b]))
+        for path in ("/healthz", "/metrics"):
+            t0 = time.monotonic()
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=2) as r:
+                status = r.status
+                r.read()
+            ms = (time.monotonic() - t0) * 1000
+            print("%s with %d idle and %d slow connections open: %.1f ms" % (path, idle, slow, ms))
+            check(status == 200 and ms < 2000, "%s under idle connections: %s in %.0f ms"
+                  % (path, status, ms))
+    except OSError as e:
+        check(False, "idle connections: %s" % e)
+    finally:
+        for s in held:
+            s.close()
+
+
 # ---------------------------------------------------------------------------------------
 def test_metrics(tmp):
     pcap = os.path.join(tmp, "in.pcap")
@@ -281,6 +322,7 @@ def test_metrics(tmp):
         check(status == 200 and body == "ok\n", "healthz while capturing: %s %r" % (status, body))
         status, _ = scrape(port, "/nope")
         check(status == 404, "404 for other paths")
+        idle_connections_do_not_starve(port)
         proc.stdin.write(b"".join(frames))
         proc.stdin.flush()
         wait_for(lambda: metric(scrape(port)[1], "offpath_capture_packets_total") == len(frames),

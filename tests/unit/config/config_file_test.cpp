@@ -158,6 +158,34 @@ TEST_F(ConfigLayers, ErrorsNameTheKey) {
   }
 }
 
+// A file that is YAML but not a mapping (a scalar, as /etc/passwd parses; a list), or not
+// a readable file at all: an error naming the file.
+TEST_F(ConfigLayers, ConfigFileThatIsNotAMappingNamesTheFile) {
+  const struct {
+    const char* description;
+    const char* yaml;
+    const char* must_contain;
+  } cases[] = {
+      {"passwd-like lines", "root:x:0:0:root:/root:/bin/bash\nbin:x:2:2:bin:/bin:/usr/sbin/nologin\n",
+       "found plain text"},
+      {"a word", "hello\n", "found plain text"},
+      {"a list", "- read: x.pcap\n- max_body: 3\n", "found a list"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.description);
+    const std::string path = file(c.yaml);
+    auto r = parse({"--config", path});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message.rfind("config file " + path + ": expected a map", 0), 0u)
+        << r.error().message;
+    EXPECT_NE(r.error().message.find(c.must_contain), std::string::npos) << r.error().message;
+  }
+  auto dir = parse({"-r", "x.pcap", "--config", dir_});
+  ASSERT_FALSE(dir);
+  EXPECT_EQ(dir.error().message.rfind("config file " + dir_ + ": cannot be read", 0), 0u)
+      << dir.error().message;
+}
+
 TEST_F(ConfigLayers, MissingConfigFileIsAnError) {
   auto r = parse({"-r", "x.pcap", "--config", dir_ + "/nope.yaml"});
   ASSERT_FALSE(r);

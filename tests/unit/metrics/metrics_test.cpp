@@ -1,13 +1,20 @@
 // The Prometheus text writer, the warning rate limit, snapshot slots, the rendering of
-// pipeline counters and the /metrics + /healthz server on a loopback socket.
+// pipeline counters and the /metrics + /healthz server on a loopback socket, also under
+// a thousand idle connections.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "metrics/http_server.hpp"
 #include "metrics/pipeline_metrics.hpp"
@@ -121,25 +128,45 @@ TEST(PipelineMetrics, NamesAndValues) {
   }
 }
 
-std::string http_get(const std::string& bound, const std::string& path) {
+int connect_to(const std::string& bound) {
   const auto colon = bound.rfind(':');
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(std::stoi(bound.substr(colon + 1))));
   ::inet_pton(AF_INET, bound.substr(0, colon).c_str(), &a.sin_addr);
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
-    return "";
+    return -1;
   }
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  (void)!::write(fd, req.data(), req.size());
+  return fd;
+}
+
+// Sends `request` and reads until the server closes, at most `limit` long; "" when no
+// connection or nothing came back in time.
+std::string http_exchange(const std::string& bound, const std::string& request,
+                          std::chrono::milliseconds limit = std::chrono::seconds(2)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int fd = connect_to(bound);
+  if (fd < 0) return "";
+  (void)!::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[4096];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
   ::close(fd);
   return out;
+}
+
+std::string http_get(const std::string& bound, const std::string& path) {
+  return http_exchange(bound, "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
 }
 
 TEST(MetricsServer, ServesMetricsAndHealth) {
@@ -157,17 +184,143 @@ TEST(MetricsServer, ServesMetricsAndHealth) {
   ASSERT_EQ(bound.rfind("127.0.0.1:", 0), 0u);
   EXPECT_NE(bound, "127.0.0.1:0");
   std::string r = http_get(bound, "/metrics?x=1");
-  EXPECT_EQ(r.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << r;
-  EXPECT_NE(r.find("Content-Length: 13\r\n"), std::string::npos);
+  EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r;
+  EXPECT_NE(r.find("Content-Length: 13\r\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4\r\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("Connection: close\r\n"), std::string::npos) << r;
   EXPECT_NE(r.find("\r\n\r\noffpath_up 1\n"), std::string::npos);
-  EXPECT_EQ(http_get(bound, "/healthz").rfind("HTTP/1.0 503", 0), 0u);
-  EXPECT_EQ(http_get(bound, "/other").rfind("HTTP/1.0 404", 0), 0u);
+  EXPECT_EQ(http_get(bound, "/healthz").rfind("HTTP/1.1 503", 0), 0u);
+  EXPECT_EQ(http_get(bound, "/other").rfind("HTTP/1.1 404", 0), 0u);
+  // HTTP/1.0 clients (older probes) are answered too.
+  EXPECT_NE(http_exchange(bound, "GET /healthz HTTP/1.0\r\n\r\n").find(" 503 "), std::string::npos);
   EXPECT_EQ(scrapes, 1);
   // A second server on the same port is an error naming --metrics.
   auto clash = MetricsServer::start(bound, [](std::string_view) { return HttpAnswer{}; });
   ASSERT_FALSE(clash);
   EXPECT_NE(clash.error().message.find("--metrics"), std::string::npos);
   EXPECT_FALSE(MetricsServer::start("not-an-ip:1", [](std::string_view) { return HttpAnswer{}; }));
+  EXPECT_FALSE(MetricsServer::start("127.0.0.1:http", [](std::string_view) { return HttpAnswer{}; }));
+  EXPECT_FALSE(MetricsServer::start("127.0.0.1:70000", [](std::string_view) { return HttpAnswer{}; }));
+}
+
+TEST(MetricsServer, RefusesWhatIsNotAPlainGet) {
+  int calls = 0;
+  auto server = MetricsServer::start("127.0.0.1:0", [&calls](std::string_view) {
+    ++calls;
+    return HttpAnswer{200, "text/plain", "ok\n"};
+  });
+  ASSERT_TRUE(server) << server.error().message;
+  const std::string bound = (*server)->bound();
+  const std::string post = http_exchange(bound, "POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(post.rfind("HTTP/1.1 405", 0), 0u) << post;
+  EXPECT_NE(post.find("Allow: GET, HEAD\r\n"), std::string::npos) << post;
+  // A body is refused before it is read.
+  EXPECT_EQ(http_exchange(bound, "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+                .rfind("HTTP/1.1 413", 0),
+            0u);
+  EXPECT_EQ(http_exchange(bound, "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .rfind("HTTP/1.1 413", 0),
+            0u);
+  // Headers larger than a connection's memory: an error status, the handler not called.
+  const std::string big = http_exchange(
+      bound, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Pad: " +
+                 std::string(MetricsServer::kConnectionMemory, 'a') + "\r\n\r\n");
+  EXPECT_EQ(big.rfind("HTTP/1.1 4", 0), 0u) << big.substr(0, 100);
+  EXPECT_EQ(calls, 0);
+  // HEAD: the headers alone.
+  const std::string head = http_exchange(bound, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n") << head;
+  EXPECT_EQ(calls, 1);
+  // Still serving after all that.
+  EXPECT_EQ(http_get(bound, "/healthz").rfind("HTTP/1.1 200", 0), 0u);
+}
+
+// Raises this process's soft limit on open files to `want` if it is lower (and the hard
+// limit allows); false when it cannot.
+bool have_open_files(rlim_t want) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return false;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < want) {
+    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < want) return false;
+    lim.rlim_cur = want;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return false;
+  }
+  return true;
+}
+
+template <typename Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// A thousand idle connections and a few slow ones (a partial request line, a byte at a
+// time) do not keep /healthz and /metrics from answering; the idle ones are closed after
+// the idle timeout.
+TEST(MetricsServer, AnswersUnderAThousandIdleConnections) {
+  constexpr int kIdle = 1000;
+  constexpr int kSlow = 20;
+  // Both ends of every connection live in this process.
+  ASSERT_TRUE(have_open_files(2 * (kIdle + kSlow) + 256));
+  auto server = MetricsServer::start("127.0.0.1:0", [](std::string_view path) {
+    if (path == "/metrics") return HttpAnswer{200, "text/plain; version=0.0.4", "offpath_up 1\n"};
+    if (path == "/healthz") return HttpAnswer{200, "text/plain", "ok\n"};
+    return HttpAnswer{404, "text/plain", "no\n"};
+  });
+  ASSERT_TRUE(server) << server.error().message;
+  const std::string bound = (*server)->bound();
+  ASSERT_GE((*server)->connection_limit(), static_cast<unsigned>(kIdle + kSlow + 2));
+
+  std::vector<int> idle;
+  std::vector<int> slow;
+  for (int i = 0; i < kIdle; ++i) {
+    const int fd = connect_to(bound);
+    ASSERT_GE(fd, 0) << "connection " << i;
+    idle.push_back(fd);
+  }
+  for (int i = 0; i < kSlow; ++i) {
+    const int fd = connect_to(bound);
+    ASSERT_GE(fd, 0);
+    slow.push_back(fd);
+  }
+  // The server holds them all at once, not the kernel's accept queue.
+  EXPECT_TRUE(wait_until([&] { return (*server)->connections_for_test() >= kIdle + kSlow; },
+                         std::chrono::seconds(5)))
+      << (*server)->connections_for_test();
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    const std::string line = "GET /metrics HTTP/1.1\r\nHost: x\r\n";  // never finished
+    for (std::size_t i = 0; i < line.size() && !stop.load(); ++i) {
+      for (int fd : slow) (void)!::send(fd, &line[i], 1, MSG_NOSIGNAL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+
+  for (const char* path : {"/healthz", "/metrics", "/healthz"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string r = http_get(bound, path);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%s with %d idle and %d slow connections open: %.2f ms\n", path, kIdle, kSlow, ms);
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << path << ": " << r;
+    EXPECT_LT(ms, 2000.0) << path;
+  }
+  stop = true;
+  trickle.join();
+  // The idle timeout closes every idle connection from the server side.
+  EXPECT_TRUE(wait_until([&] { return (*server)->connections_for_test() == 0; },
+                         std::chrono::seconds(MetricsServer::kIdleTimeoutS + 5)))
+      << (*server)->connections_for_test();
+  pollfd p{idle.front(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 1000), 1);
+  char byte;
+  EXPECT_EQ(::read(idle.front(), &byte, 1), 0);  // EOF
+  for (int fd : idle) ::close(fd);
+  for (int fd : slow) ::close(fd);
 }
 
 }  // namespace
