@@ -58,9 +58,23 @@ void add_service_options(CLI::App& app, Config& c) {
   app.add_option("--ledger-interval", s.ledger_interval_s,
                  "Write a coverage ledger record (schema offpath/coverage/1) into the output "
                  "every SECONDS of packet time (decimals allowed) and one at the end; 0 = only "
-                 "the one at the end (default: no ledger)")
-      ->type_name("SECONDS")
-      ->check(CLI::Range(0.0, 86400.0))
+                 "the one at the end; off = none (default: 60 live, only the one at the end "
+                 "of a replay)")
+      ->type_name("SECONDS|off")
+      ->transform(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "off") {
+              value = "-1";
+              return "";
+            }
+            char* end = nullptr;
+            const double seconds = std::strtod(value.c_str(), &end);
+            if (value.empty() || *end != '\0' || !(seconds >= 0.0 && seconds <= 86400.0)) {
+              return "a number of seconds from 0 to 86400, or off";
+            }
+            return "";
+          },
+          "", "ledger interval"))
       ->group(group);
   app.add_option("--user", s.user,
                  "When started as root, continue as this user once capture is open, keeping "

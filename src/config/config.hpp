@@ -112,8 +112,11 @@ struct ServiceOptions {
   std::string user;                   // --user: empty = offpath if it exists, else nobody
   std::string progress = "auto";      // --progress auto|on|off (replays on a terminal)
   // --ledger-interval: one coverage record (pipeline/coverage_ledger.hpp) every N seconds
-  // of packet time, and one at the end; 0 = only the one at the end; < 0 = no ledger.
-  double ledger_interval_s = -1;
+  // of packet time, and one at the end; 0 = only the one at the end; kLedgerOff = no
+  // ledger; kLedgerAuto (the default) = every 60 s live, only the one at the end of a replay.
+  static constexpr double kLedgerOff = -1;
+  static constexpr double kLedgerAuto = -2;
+  double ledger_interval_s = kLedgerAuto;
 
   bool operator==(const ServiceOptions&) const = default;
 };

@@ -484,11 +484,13 @@ int run_offpath(int argc, char** argv) {
   ServiceThread service(argc, argv, *parsed, updates, state, progress);
   state.capturing.store(true);
   notify_ready("capturing from " + (*source)->describe());
-  // The coverage ledger, when on, sits between the source and the pipeline.
+  // The coverage ledger, on unless --ledger-interval off, sits between the source and the
+  // pipeline: by default a record every minute live, and only the final one in a replay.
   std::unique_ptr<CoverageLedger> ledger;
-  if (config.service.ledger_interval_s >= 0) {
-    ledger = std::make_unique<CoverageLedger>(pipeline, **source, **sink,
-                                              config.service.ledger_interval_s);
+  double ledger_interval = config.service.ledger_interval_s;
+  if (ledger_interval == ServiceOptions::kLedgerAuto) ledger_interval = live ? 60.0 : 0.0;
+  if (ledger_interval >= 0) {
+    ledger = std::make_unique<CoverageLedger>(pipeline, **source, **sink, ledger_interval);
   }
   auto ran = (*source)->run(ledger ? static_cast<FrameHandler&>(*ledger) : pipeline, g_stop);
   state.capturing.store(false);

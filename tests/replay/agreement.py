@@ -28,6 +28,8 @@ def offpath_exchanges(binary, capture):
     per_conn = {}
     for line in out.stdout.decode().splitlines():
         rec = json.loads(line)
+        if rec["schema"] != "offpath/1":
+            continue  # the coverage ledger's record
         if rec["request"] is None:
             continue  # orphan responses: the oracle lists requests only
         status = rec["response"]["status"] if rec["response"] else None

@@ -22,7 +22,8 @@ def replay(binary, capture, workers):
         raise RuntimeError(f"offpath --workers {workers} exited {out.returncode}: "
                            f"{out.stderr.decode()[-500:]}")
     records = collections.Counter(
-        json.dumps(json.loads(line), sort_keys=True) for line in out.stdout.decode().splitlines())
+        json.dumps(json.loads(line), sort_keys=True) for line in out.stdout.decode().splitlines()
+        if '"schema":"offpath/coverage/1"' not in line)
     summary = re.search(r"exchanges=(\d+)", out.stderr.decode())
     return records, int(summary.group(1)) if summary else None
 

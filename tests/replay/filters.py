@@ -38,7 +38,8 @@ class Runner:
         out = self.run(args, pcap)
         if out.returncode != 0:
             raise AssertionError(f"offpath exited {out.returncode}: {out.stderr.strip()}")
-        return [json.loads(line) for line in out.stdout.splitlines()]
+        records = [json.loads(line) for line in out.stdout.splitlines()]
+        return [r for r in records if r.get("schema") != "offpath/coverage/1"]
 
     def expected_rows(self, pcap, suffix=".expected.jsonl"):
         with open(os.path.join(self.dir, pcap + suffix)) as f:

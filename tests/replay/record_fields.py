@@ -29,7 +29,8 @@ def run(capture, *extra):
     if out.returncode != 0:
         raise RuntimeError(f"offpath {capture} {extra} exited {out.returncode}: "
                            f"{out.stderr.decode()}")
-    return [json.loads(line) for line in out.stdout.decode().splitlines()]
+    records = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    return [r for r in records if r.get("schema") != "offpath/coverage/1"]
 
 
 def recs(name, *extra):

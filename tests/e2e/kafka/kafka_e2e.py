@@ -102,7 +102,8 @@ class Env:
         proc = self.run(["-r", pcap, "--publish", publish, "--workers", "1", "-q"])
         check(proc.returncode == 0,
               "offpath -r %s exited %d: %s" % (pcap, proc.returncode, proc.stderr[-2000:]))
-        return [line for line in proc.stdout.splitlines() if line.strip()]
+        return [line for line in proc.stdout.splitlines()
+                if line.strip() and '"schema":"offpath/coverage/1"' not in line]
 
 
 def kafka_counters(stderr):
@@ -125,7 +126,9 @@ def balanced(c):
 
 # ---- consumers ----
 
-def consume_kcat(bootstrap, topic):
+def consume_kcat(bootstrap, topic, coverage=False):
+    """The topic's exchange messages; with coverage=True, its coverage ledger records (on by
+    default, on the main topic unless --coverage-topic)."""
     proc = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q",
                            "-X", "log_level=3"], capture_output=True, text=True, timeout=60)
     check(proc.returncode == 0, "kcat: %s" % proc.stderr[-2000:])
@@ -136,7 +139,7 @@ def consume_kcat(bootstrap, topic):
         msgs.append({"partition": m["partition"], "offset": m["offset"], "key": m["key"],
                      "value": m["payload"], "ts": m["ts"],
                      "headers": dict(zip(raw[0::2], raw[1::2]))})
-    return msgs
+    return [m for m in msgs if (m["headers"].get("record-type") == "coverage") == coverage]
 
 
 def python_has_lz4():
@@ -173,7 +176,7 @@ def consume_python(bootstrap, topic, timeout=30):
                                  "headers": {k: v.decode() for k, v in r.headers}})
         check(all(consumer.position(tp) >= end[tp] for tp in tps),
               "python3-kafka did not reach the end of %s in %ss" % (topic, timeout))
-        return msgs
+        return [m for m in msgs if m["headers"].get("record-type") != "coverage"]
     finally:
         consumer.close()
 
@@ -391,7 +394,7 @@ def scenario_ledger(env, mock):
           "counters %r for %d exchanges" % (c, len(expected)))
     # Exchanges alone on the main topic, each once; coverage records alone on theirs.
     check_messages(expected, consume_kcat(mock.bootstrap, "ledger"), "ledger (exchanges)")
-    msgs = sorted(consume_kcat(mock.bootstrap, "ledger-coverage"), key=lambda m: m["offset"])
+    msgs = sorted(consume_kcat(mock.bootstrap, "ledger-coverage", coverage=True), key=lambda m: m["offset"])
     for m in msgs:
         check(m["headers"].get("record-type") == "coverage" and
               m["headers"].get("schema-version") == "offpath/coverage/1",

@@ -73,7 +73,8 @@ def pcap_frames(path):
 
 
 def records(stdout):
-    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    records = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    return [r for r in records if r.get("schema") != "offpath/coverage/1"]
 
 
 def summary_numbers(stderr):
