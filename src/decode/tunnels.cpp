@@ -2,6 +2,7 @@
 // header: Ethernet (VLAN tags, 802.2 LLC/SNAP), MPLS, PPPoE, GRE (key, sequence,
 // checksum) with ERSPAN I/II/III, VXLAN, Geneve, GTP-U, IP-in-IP (4in4, 6in4, 4in6,
 // 6in6) and Teredo. Each reads one header and hands what it carries to the next layer.
+#include <algorithm>
 #include <cstdint>
 
 #include "decode/layers.hpp"
@@ -65,15 +66,20 @@ DecodeOutcome mpls(Walk& w, ByteView b) {
   }
 }
 
-// PPPoE session (RFC 2516): version/type 0x11, code 0, then a PPP protocol number.
+// PPPoE session (RFC 2516): version/type 0x11, code 0, then a PPP protocol number (two
+// bytes, or one when protocol field compression made it odd-valued, RFC 1661).
 DecodeOutcome pppoe(Walk& w, ByteView b) {
   if (!w.enter(EncapKind::Pppoe)) return DecodeOutcome::EncapTooDeep;
-  if (b.size() < 8) return DecodeOutcome::Truncated;
+  if (b.size() < 7) return DecodeOutcome::Truncated;
   if (b[0] != 0x11 || b[1] != 0x00) return DecodeOutcome::BadEncapHeader;
   const std::size_t len = load_be16(b.data() + 4);  // PPP protocol + payload
-  if (len < 2) return DecodeOutcome::BadEncapHeader;
-  ByteView ppp = b.subspan(8, std::min(b.size() - 8, len - 2));
-  switch (load_be16(b.data() + 6)) {
+  const bool compressed = (b[6] & 0x01) != 0;
+  const std::size_t proto_len = compressed ? 1 : 2;
+  if (len < proto_len) return DecodeOutcome::BadEncapHeader;
+  if (b.size() < 6 + proto_len) return DecodeOutcome::Truncated;
+  const std::uint16_t proto = compressed ? b[6] : load_be16(b.data() + 6);
+  ByteView ppp = b.subspan(6 + proto_len, std::min(b.size() - 6 - proto_len, len - proto_len));
+  switch (proto) {
     case 0x0021: return ipv4(w, ppp);
     case 0x0057: return ipv6(w, ppp);
     default: return DecodeOutcome::NotIp;  // LCP, IPCP, ...
