@@ -186,9 +186,9 @@ def altered(frag_ip):
 def fragmented(src, fragment_fn):
     """Every IP packet with more than 40 bytes of data (all but the SYNs and bare ACKs)
     cut into 40-byte fragments. The first such packet: fragments in reverse order. The
-    second: its second and third fragments swapped. The third: after its first two
-    fragments, a copy of the second with other bytes (an overlap: the first copy must
-    win, or the exchange changes). Returns the frames, the datagrams fragmented and the
+    second: its second and third fragments swapped. The next response head: after its
+    first two fragments, a copy of the second with other bytes, which covers the status
+    code (an overlap: the first copy must win, or the exchange changes). Returns the frames, the datagrams fragmented and the
     overlapping fragments."""
     frames = []
     datagrams = 0
@@ -207,7 +207,7 @@ def fragmented(src, fragment_fn):
         elif len(shuffled) == 1 and len(frags) >= 3:
             frags[1], frags[2] = frags[2], frags[1]
             shuffled.append("swapped")
-        elif len(shuffled) == 2 and len(frags) >= 3:
+        elif len(shuffled) == 2 and len(frags) >= 3 and bytes(ip.payload.payload).startswith(b"HTTP/"):
             frags.insert(2, altered(frags[1]))
             overlaps += 1
             shuffled.append("overlap")
