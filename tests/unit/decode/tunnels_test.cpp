@@ -10,6 +10,7 @@
 
 #include "decode/decoder.hpp"
 #include "support/packet_builder.hpp"
+#include "support/tunnel_frames.hpp"
 #include "unit/decode/print_outcome.hpp"
 
 namespace offpath {
@@ -19,6 +20,11 @@ namespace {
 using testing::Bytes;
 using testing::Packet;
 using testing::PacketBuilder;
+using testing::cat;
+using testing::over_ipv4;
+using testing::udp_over_ipv4;
+using testing::eth_header;
+using testing::outer_ipv6;
 using testing::put16;
 using testing::put32;
 using testing::put8;
@@ -35,65 +41,13 @@ Bytes inner_v6() {
       .payload(kPayload).build().data;
 }
 
-Bytes cat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
-  return out;
-}
-
-Bytes eth(std::uint16_t type) {
-  Bytes b(12, 0x02);
-  put16(b, type);
-  return b;
-}
-
-Bytes outer_v4(std::uint8_t proto, std::size_t payload_len) {
-  Bytes b;
-  put8(b, 0x45);
-  put8(b, 0);
-  put16(b, static_cast<unsigned>(20 + payload_len));
-  put32(b, 0);
-  put8(b, 64);
-  put8(b, proto);
-  put16(b, 0);
-  put32(b, 0xC0000201);  // 192.0.2.1
-  put32(b, 0xC0000202);
-  return b;
-}
-
-Bytes outer_v6(std::uint8_t next, std::size_t payload_len) {
-  Bytes b;
-  put32(b, 0x60000000);
-  put16(b, static_cast<unsigned>(payload_len));
-  put8(b, next);
-  put8(b, 64);
-  for (int i = 0; i < 15; ++i) put8(b, i == 0 ? 0x20 : 0);
-  put8(b, 1);
-  for (int i = 0; i < 15; ++i) put8(b, i == 0 ? 0x20 : 0);
-  put8(b, 2);
-  return b;
-}
-
-// An outer IPv4/UDP datagram to `dport` carrying `payload`.
-Bytes udp_v4(std::uint16_t sport, std::uint16_t dport, const Bytes& payload) {
-  Bytes u;
-  put16(u, sport);
-  put16(u, dport);
-  put16(u, static_cast<unsigned>(8 + payload.size()));
-  put16(u, 0);
-  return cat({outer_v4(17, 8 + payload.size()), u, payload});
-}
-
+// A GRE header with these flags and protocol, followed by `words` optional 4-byte words.
 Bytes gre(std::uint16_t flags, std::uint16_t type, unsigned words) {
   Bytes b;
   put16(b, flags);
   put16(b, type);
   for (unsigned i = 0; i < words; ++i) put32(b, 0x11223344);
   return b;
-}
-
-Bytes over_ip_v4(std::uint8_t proto, const Bytes& payload) {
-  return cat({outer_v4(proto, payload.size()), payload});
 }
 
 struct TunnelCase {
@@ -114,7 +68,7 @@ Packet packet(LinkType link, Bytes data) {
 std::vector<TunnelCase> tunnel_cases() {
   const Bytes v4 = inner_v4();
   const Bytes v6 = inner_v6();
-  const Bytes inner_eth = cat({eth(0x0800), v4});
+  const Bytes inner_eth = cat({eth_header(0x0800), v4});
   const Bytes mpls2 = {0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40};  // two labels, S on the 2nd
   const Bytes mpls1 = {0x00, 0x01, 0x01, 0x40};
   const Bytes snap = {0xAA, 0xAA, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00};
@@ -145,55 +99,55 @@ std::vector<TunnelCase> tunnel_cases() {
   nflog = cat({nflog, v4});
   using K = EncapKind;
   return {
-      {"MPLS two labels, IPv4", LinkType::Ethernet, cat({eth(0x8847), mpls2, v4}), {{K::Mpls, 1}}},
+      {"MPLS two labels, IPv4", LinkType::Ethernet, cat({eth_header(0x8847), mpls2, v4}), {{K::Mpls, 1}}},
       {"MPLS pseudowire: control word, Ethernet", LinkType::Ethernet,
-       cat({eth(0x8847), mpls1, Bytes(4, 0), inner_eth}), {{K::Mpls, 1}}},
+       cat({eth_header(0x8847), mpls1, Bytes(4, 0), inner_eth}), {{K::Mpls, 1}}},
       {"MPLS over SLL2", LinkType::LinuxSll2,
        cat({Bytes{0x88, 0x47, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 4, 4, 4, 4, 4, 4, 0, 0}, mpls1, v6}),
        {{K::Mpls, 1}}, true},
-      {"PPPoE session, PPP IPv4", LinkType::Ethernet, cat({eth(0x8864), pppoe, v4}), {{K::Pppoe, 1}}},
-      {"PPPoE session, compressed PPP protocol", LinkType::Ethernet, cat({eth(0x8864), pppoe_pfc, v4}),
+      {"PPPoE session, PPP IPv4", LinkType::Ethernet, cat({eth_header(0x8864), pppoe, v4}), {{K::Pppoe, 1}}},
+      {"PPPoE session, compressed PPP protocol", LinkType::Ethernet, cat({eth_header(0x8864), pppoe_pfc, v4}),
        {{K::Pppoe, 1}}},
       {"802.2 LLC/SNAP", LinkType::Ethernet, cat({llc_frame, snap, v4}), {{K::LlcSnap, 1}}},
       {"VLAN then LLC/SNAP", LinkType::Ethernet,
-       cat({eth(0x8100), Bytes{0x00, 0x05}, Bytes{0x00, static_cast<std::uint8_t>(8 + v4.size())}, snap, v4}),
+       cat({eth_header(0x8100), Bytes{0x00, 0x05}, Bytes{0x00, static_cast<std::uint8_t>(8 + v4.size())}, snap, v4}),
        {{K::Vlan, 1}, {K::LlcSnap, 1}}},
-      {"GRE IPv4", LinkType::Ethernet, cat({eth(0x0800), over_ip_v4(47, cat({gre(0, 0x0800, 0), v4}))}),
+      {"GRE IPv4", LinkType::Ethernet, cat({eth_header(0x0800), over_ipv4(47, cat({gre(0, 0x0800, 0), v4}))}),
        {{K::Gre, 1}}},
       {"GRE checksum, key, sequence", LinkType::Ethernet,
-       cat({eth(0x0800), over_ip_v4(47, cat({gre(0xB000, 0x0800, 3), v4}))}), {{K::Gre, 1}}},
+       cat({eth_header(0x0800), over_ipv4(47, cat({gre(0xB000, 0x0800, 3), v4}))}), {{K::Gre, 1}}},
       {"GRE transparent Ethernet bridging", LinkType::Ethernet,
-       cat({eth(0x0800), over_ip_v4(47, cat({gre(0x2000, 0x6558, 1), inner_eth}))}), {{K::Gre, 1}}},
+       cat({eth_header(0x0800), over_ipv4(47, cat({gre(0x2000, 0x6558, 1), inner_eth}))}), {{K::Gre, 1}}},
       {"ERSPAN type I", LinkType::Ethernet,
-       cat({eth(0x0800), over_ip_v4(47, cat({gre(0, 0x88BE, 0), inner_eth}))}),
+       cat({eth_header(0x0800), over_ipv4(47, cat({gre(0, 0x88BE, 0), inner_eth}))}),
        {{K::Gre, 1}, {K::Erspan, 1}}},
       {"ERSPAN type II", LinkType::Ethernet,
-       cat({eth(0x0800), over_ip_v4(47, cat({gre(0x1000, 0x88BE, 1), erspan2, inner_eth}))}),
+       cat({eth_header(0x0800), over_ipv4(47, cat({gre(0x1000, 0x88BE, 1), erspan2, inner_eth}))}),
        {{K::Gre, 1}, {K::Erspan, 1}}},
       {"ERSPAN type III with platform subheader", LinkType::Ethernet,
-       cat({eth(0x0800), over_ip_v4(47, cat({gre(0x1000, 0x22EB, 1), erspan3, inner_eth}))}),
+       cat({eth_header(0x0800), over_ipv4(47, cat({gre(0x1000, 0x22EB, 1), erspan3, inner_eth}))}),
        {{K::Gre, 1}, {K::Erspan, 1}}},
-      {"VXLAN", LinkType::Ethernet, cat({eth(0x0800), udp_v4(50000, 4789, cat({vxlan, inner_eth}))}),
+      {"VXLAN", LinkType::Ethernet, cat({eth_header(0x0800), udp_over_ipv4(50000, 4789, cat({vxlan, inner_eth}))}),
        {{K::Vxlan, 1}}},
       {"VXLAN carrying a VLAN-tagged frame", LinkType::Ethernet,
-       cat({eth(0x0800), udp_v4(50000, 4789, cat({vxlan, eth(0x8100), Bytes{0, 7, 0x08, 0x00}, v4}))}),
+       cat({eth_header(0x0800), udp_over_ipv4(50000, 4789, cat({vxlan, eth_header(0x8100), Bytes{0, 7, 0x08, 0x00}, v4}))}),
        {{K::Vxlan, 1}, {K::Vlan, 1}}},
       {"Geneve with an option, Ethernet", LinkType::Ethernet,
-       cat({eth(0x0800), udp_v4(50000, 6081, cat({geneve_eth, inner_eth}))}), {{K::Geneve, 1}}},
+       cat({eth_header(0x0800), udp_over_ipv4(50000, 6081, cat({geneve_eth, inner_eth}))}), {{K::Geneve, 1}}},
       {"Geneve carrying IPv4", LinkType::Ethernet,
-       cat({eth(0x0800), udp_v4(50000, 6081, cat({geneve_ip, v4}))}), {{K::Geneve, 1}}},
+       cat({eth_header(0x0800), udp_over_ipv4(50000, 6081, cat({geneve_ip, v4}))}), {{K::Geneve, 1}}},
       {"GTP-U with an extension header", LinkType::Ethernet,
-       cat({eth(0x0800), udp_v4(2152, 2152, cat({gtpu, v4}))}), {{K::Gtpu, 1}}},
-      {"IPv4 in IPv4", LinkType::Ethernet, cat({eth(0x0800), over_ip_v4(4, v4)}), {{K::Ipip, 1}}},
-      {"IPv6 in IPv4", LinkType::Raw, over_ip_v4(41, v6), {{K::Ip6in4, 1}}, true},
-      {"IPv4 in IPv6", LinkType::Ethernet, cat({eth(0x86DD), outer_v6(4, v4.size()), v4}),
+       cat({eth_header(0x0800), udp_over_ipv4(2152, 2152, cat({gtpu, v4}))}), {{K::Gtpu, 1}}},
+      {"IPv4 in IPv4", LinkType::Ethernet, cat({eth_header(0x0800), over_ipv4(4, v4)}), {{K::Ipip, 1}}},
+      {"IPv6 in IPv4", LinkType::Raw, over_ipv4(41, v6), {{K::Ip6in4, 1}}, true},
+      {"IPv4 in IPv6", LinkType::Ethernet, cat({eth_header(0x86DD), outer_ipv6(4, v4.size()), v4}),
        {{K::Ip4in6, 1}}},
-      {"IPv6 in IPv6", LinkType::Raw, cat({outer_v6(41, v6.size()), v6}), {{K::Ip6in6, 1}}, true},
+      {"IPv6 in IPv6", LinkType::Raw, cat({outer_ipv6(41, v6.size()), v6}), {{K::Ip6in6, 1}}, true},
       {"Teredo with origin indication", LinkType::Ethernet,
-       cat({eth(0x0800), udp_v4(3544, 40000, cat({teredo_origin, v6}))}), {{K::Teredo, 1}}, true},
+       cat({eth_header(0x0800), udp_over_ipv4(3544, 40000, cat({teredo_origin, v6}))}), {{K::Teredo, 1}}, true},
       {"IPv4 in IPv4 in GRE in VXLAN", LinkType::Ethernet,
-       cat({eth(0x0800), udp_v4(50000, 4789, cat({vxlan, eth(0x0800),
-                                                  over_ip_v4(47, cat({gre(0, 0x0800, 0), over_ip_v4(4, v4)}))}))}),
+       cat({eth_header(0x0800), udp_over_ipv4(50000, 4789, cat({vxlan, eth_header(0x0800),
+                                                  over_ipv4(47, cat({gre(0, 0x0800, 0), over_ipv4(4, v4)}))}))}),
        {{K::Vxlan, 1}, {K::Gre, 1}, {K::Ipip, 1}}},
       {"NFLOG", LinkType::Nflog, nflog, {}},
   };
@@ -247,49 +201,49 @@ struct BadCase {
 
 Bytes nested_ipip(int layers) {
   Bytes b = inner_v4();
-  for (int i = 0; i < layers; ++i) b = over_ip_v4(4, b);
+  for (int i = 0; i < layers; ++i) b = over_ipv4(4, b);
   return b;
 }
 
 std::vector<BadCase> bad_cases() {
   const Bytes v4 = inner_v4();
-  const Bytes inner_eth = cat({eth(0x0800), v4});
+  const Bytes inner_eth = cat({eth_header(0x0800), v4});
   Bytes mpls_no_bottom;
   for (int i = 0; i < 9; ++i) mpls_no_bottom.insert(mpls_no_bottom.end(), {0, 1, 0, 64});
   return {
-      {"UDP to another port stays not_tcp", LinkType::Raw, udp_v4(50000, 53, Bytes(20, 0)),
+      {"UDP to another port stays not_tcp", LinkType::Raw, udp_over_ipv4(50000, 53, Bytes(20, 0)),
        DecodeOutcome::NotTcp},
       {"VXLAN without the I flag", LinkType::Raw,
-       udp_v4(50000, 4789, cat({Bytes{0, 0, 0, 0, 0, 0, 42, 0}, inner_eth})), DecodeOutcome::BadEncapHeader},
+       udp_over_ipv4(50000, 4789, cat({Bytes{0, 0, 0, 0, 0, 0, 42, 0}, inner_eth})), DecodeOutcome::BadEncapHeader},
       {"Geneve version 1", LinkType::Raw,
-       udp_v4(50000, 6081, cat({Bytes{0x40, 0, 0x65, 0x58, 0, 0, 1, 0}, inner_eth})),
+       udp_over_ipv4(50000, 6081, cat({Bytes{0x40, 0, 0x65, 0x58, 0, 0, 1, 0}, inner_eth})),
        DecodeOutcome::BadEncapHeader},
       {"Geneve options longer than the packet", LinkType::Raw,
-       udp_v4(50000, 6081, Bytes{0x3F, 0, 0x65, 0x58, 0, 0, 1, 0, 1, 2, 3, 4}), DecodeOutcome::Truncated},
-      {"GTP-U echo request", LinkType::Raw, udp_v4(2152, 2152, Bytes{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
+       udp_over_ipv4(50000, 6081, Bytes{0x3F, 0, 0x65, 0x58, 0, 0, 1, 0, 1, 2, 3, 4}), DecodeOutcome::Truncated},
+      {"GTP-U echo request", LinkType::Raw, udp_over_ipv4(2152, 2152, Bytes{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
        DecodeOutcome::NotTcp},
       {"GTP version 2 on the GTP-U port", LinkType::Raw,
-       udp_v4(2152, 2152, cat({Bytes{0x50, 0xFF, 0, 0, 0, 0, 0, 0}, v4})), DecodeOutcome::BadEncapHeader},
-      {"GRE version 1 (PPTP)", LinkType::Raw, over_ip_v4(47, cat({gre(0x3001, 0x880B, 2), v4})),
+       udp_over_ipv4(2152, 2152, cat({Bytes{0x50, 0xFF, 0, 0, 0, 0, 0, 0}, v4})), DecodeOutcome::BadEncapHeader},
+      {"GRE version 1 (PPTP)", LinkType::Raw, over_ipv4(47, cat({gre(0x3001, 0x880B, 2), v4})),
        DecodeOutcome::NotTcp},
-      {"GRE with the routing bit", LinkType::Raw, over_ip_v4(47, cat({gre(0x4000, 0x0800, 0), v4})),
+      {"GRE with the routing bit", LinkType::Raw, over_ipv4(47, cat({gre(0x4000, 0x0800, 0), v4})),
        DecodeOutcome::BadEncapHeader},
-      {"GRE carrying ARP", LinkType::Raw, over_ip_v4(47, cat({gre(0, 0x0806, 0), Bytes(28, 0)})),
+      {"GRE carrying ARP", LinkType::Raw, over_ipv4(47, cat({gre(0, 0x0806, 0), Bytes(28, 0)})),
        DecodeOutcome::NotIp},
       {"ERSPAN II with version 2", LinkType::Raw,
-       over_ip_v4(47, cat({gre(0x1000, 0x88BE, 1), Bytes{0x20, 0, 0, 0, 0, 0, 0, 0}, inner_eth})),
+       over_ipv4(47, cat({gre(0x1000, 0x88BE, 1), Bytes{0x20, 0, 0, 0, 0, 0, 0, 0}, inner_eth})),
        DecodeOutcome::BadEncapHeader},
-      {"MPLS stack without bottom in 8 labels", LinkType::Ethernet, cat({eth(0x8847), mpls_no_bottom, v4}),
+      {"MPLS stack without bottom in 8 labels", LinkType::Ethernet, cat({eth_header(0x8847), mpls_no_bottom, v4}),
        DecodeOutcome::BadEncapHeader},
       {"MPLS payload with IP version 5", LinkType::Ethernet,
-       cat({eth(0x8847), Bytes{0, 1, 1, 64, 0x50, 0, 0, 0}}), DecodeOutcome::BadEncapHeader},
+       cat({eth_header(0x8847), Bytes{0, 1, 1, 64, 0x50, 0, 0, 0}}), DecodeOutcome::BadEncapHeader},
       {"PPPoE code not session data", LinkType::Ethernet,
-       cat({eth(0x8864), Bytes{0x11, 0x09, 0, 1, 0, 2, 0, 0x21}, v4}), DecodeOutcome::BadEncapHeader},
-      {"PPPoE carrying LCP", LinkType::Ethernet, cat({eth(0x8864), Bytes{0x11, 0, 0, 1, 0, 6, 0xC0, 0x21, 1, 1, 0, 4}}),
+       cat({eth_header(0x8864), Bytes{0x11, 0x09, 0, 1, 0, 2, 0, 0x21}, v4}), DecodeOutcome::BadEncapHeader},
+      {"PPPoE carrying LCP", LinkType::Ethernet, cat({eth_header(0x8864), Bytes{0x11, 0, 0, 1, 0, 6, 0xC0, 0x21, 1, 1, 0, 4}}),
        DecodeOutcome::NotIp},
-      {"LLC without SNAP (STP)", LinkType::Ethernet, cat({eth(0x0026), Bytes{0x42, 0x42, 0x03}, Bytes(35, 0)}),
+      {"LLC without SNAP (STP)", LinkType::Ethernet, cat({eth_header(0x0026), Bytes{0x42, 0x42, 0x03}, Bytes(35, 0)}),
        DecodeOutcome::NotIp},
-      {"Teredo bubble without IPv6", LinkType::Raw, udp_v4(3544, 40000, Bytes(12, 0)), DecodeOutcome::NotTcp},
+      {"Teredo bubble without IPv6", LinkType::Raw, udp_over_ipv4(3544, 40000, Bytes(12, 0)), DecodeOutcome::NotTcp},
       {"8 nested IP-in-IP layers", LinkType::Raw, nested_ipip(8), DecodeOutcome::Tcp},
       {"9 nested IP-in-IP layers", LinkType::Raw, nested_ipip(9), DecodeOutcome::EncapTooDeep},
       {"NFLOG version 1", LinkType::Nflog, Bytes{2, 1, 0, 0}, DecodeOutcome::BadLinkHeader},
