@@ -21,6 +21,10 @@ DecodeOutcome tcp(Walk& w, ByteView b, std::uint32_t announced_len) {
   Segment& out = w.out;
   out.src_port = load_be16(h);
   out.dst_port = load_be16(h + 2);
+  if (w.inner_ports != nullptr && (w.depth > 0 || w.reassembled) &&
+      !w.inner_ports->test(out.src_port) && !w.inner_ports->test(out.dst_port)) {
+    return DecodeOutcome::InnerPortFiltered;
+  }
   out.seq = load_be32(h + 4);
   out.ack = load_be32(h + 8);
   out.flags = h[13];
@@ -35,6 +39,7 @@ DecodeOutcome fragment(Walk& w, const IpFragment& frag) {
   if (w.defrag.add(frag, w.ts, datagram) != IpDefragmenter::Result::Complete) {
     return DecodeOutcome::Fragment;
   }
+  w.reassembled = true;
   return frag.version == 4 ? ipv4(w, datagram) : ipv6(w, datagram);
 }
 
@@ -231,6 +236,7 @@ std::string_view to_string(DecodeOutcome outcome) {
     case DecodeOutcome::BadTcpHeader: return "bad_tcp_header";
     case DecodeOutcome::BadEncapHeader: return "bad_encap_header";
     case DecodeOutcome::EncapTooDeep: return "encap_too_deep";
+    case DecodeOutcome::InnerPortFiltered: return "inner_port_filtered";
     case DecodeOutcome::kCount: break;
   }
   return "unknown";
@@ -257,8 +263,17 @@ std::string_view to_string(EncapKind kind) {
   return "unknown";
 }
 
+void Decoder::set_inner_ports(const std::vector<std::uint16_t>& ports) {
+  if (ports.empty()) {
+    inner_ports_.reset();
+    return;
+  }
+  inner_ports_ = std::make_unique<std::bitset<65536>>();
+  for (std::uint16_t p : ports) inner_ports_->set(p);
+}
+
 DecodeOutcome Decoder::decode(const Frame& frame, Segment& out) {
-  Walk w{out, encap_, defrag_, frame.ts};
+  Walk w{out, encap_, defrag_, frame.ts, inner_ports_.get()};
   out.ts = frame.ts;
   const DecodeOutcome outcome = link(w, frame);
   ++counts_[static_cast<std::size_t>(outcome)];

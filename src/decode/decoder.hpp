@@ -11,8 +11,11 @@
 #pragma once
 
 #include <array>
+#include <bitset>
 #include <cstdint>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include "capture/source.hpp"
 #include "decode/ip_defragmenter.hpp"
@@ -32,6 +35,7 @@ enum class DecodeOutcome : std::uint8_t {
   BadTcpHeader,      // data offset out of range
   BadEncapHeader,    // a tunnel or encapsulation header inconsistent
   EncapTooDeep,      // more than kMaxEncapDepth nested encapsulations
+  InnerPortFiltered, // a tunnelled or reassembled segment on none of set_inner_ports()
   kCount
 };
 
@@ -71,6 +75,12 @@ class Decoder {
 
   DecodeOutcome decode(const Frame& frame, Segment& out);
 
+  // Server ports (--port) that a segment from inside a tunnel or from reassembled
+  // fragments must have on one side: the capture filter (libpcap's, or the eBPF
+  // program's, which passes such frames unfiltered) could only see the outer headers.
+  // Plain TCP frames were filtered by the capture. Empty: no filter. Start-up only.
+  void set_inner_ports(const std::vector<std::uint16_t>& ports);
+
   // How many frames ended with each outcome.
   const DecodeCounts& counts() const { return counts_; }
   // How many outer layers of each kind were met.
@@ -83,6 +93,7 @@ class Decoder {
   DecodeCounts counts_{};
   EncapCounts encap_{};
   IpDefragmenter defrag_;
+  std::unique_ptr<std::bitset<65536>> inner_ports_;  // null: no filter
 };
 
 }  // namespace offpath

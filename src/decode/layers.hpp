@@ -3,6 +3,7 @@
 // layer it carries, until a TCP segment or an outcome. Capture thread (via Decoder).
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 
 #include "common/bytes.hpp"
@@ -20,7 +21,9 @@ struct Walk {
   EncapCounts& encap;
   IpDefragmenter& defrag;
   Timestamp ts;
+  const std::bitset<65536>* inner_ports = nullptr;  // Decoder::set_inner_ports
   int depth = 0;
+  bool reassembled = false;  // the segment comes from reassembled fragments
 
   // Counts an outer layer of `kind`; false when the frame is nested too deep.
   bool enter(EncapKind kind) {

@@ -50,6 +50,7 @@ void add(PipelineCounters& into, const WorkerLane& lane) {
 }  // namespace
 
 Pipeline::Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live) {
+  decoder_.set_inner_ports(config.live.ports);
   const unsigned workers = config.workers < 1 ? 1 : config.workers;
   if (workers == 1) {
     inline_ = std::make_unique<WorkerLane>(config, classify, sink);

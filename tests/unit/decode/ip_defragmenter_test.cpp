@@ -232,6 +232,16 @@ TEST(IpDefragmenter, ConflictingEndKeepsTheFirst) {
   EXPECT_EQ(as_chars(seg.payload), payload);
 }
 
+TEST(IpDefragmenter, InnerPortFilterAppliesToReassembledSegments) {
+  const std::vector<Bytes> frags = fragments_v4(v4_packet(body(100)), 48, 8);
+  Decoder d;
+  Segment seg;
+  d.set_inner_ports({8080});
+  const auto outcomes = feed(d, frags, {0, 1, 2}, seg);
+  EXPECT_EQ(outcomes.back(), DecodeOutcome::InnerPortFiltered);
+  EXPECT_EQ(d.fragment_counts().reassembled, 1u);
+}
+
 TEST(IpDefragmenter, Ipv6AtomicFragmentIsAWholePacket) {
   const std::string payload = "GET / HTTP/1.1\r\n\r\n";
   std::vector<Bytes> frags = fragments_v6(v6_packet(payload), 1024, 3);

@@ -264,6 +264,27 @@ TEST(Tunnels, MalformedAndUnsupportedHeadersEndWithTheirOutcome) {
   }
 }
 
+// --port reaches the inner segment of a tunnel; plain TCP frames were filtered by the
+// capture and are left alone.
+TEST(Tunnels, InnerPortFilterAppliesToTunnelledSegmentsOnly) {
+  const Bytes v4 = inner_v4();  // 40000 -> 80
+  const Packet vxlan = packet(LinkType::Raw, udp_over_ipv4(50000, 4789,
+                                  cat({Bytes{0x08, 0, 0, 0, 0, 0, 42, 0}, eth_header(0x0800), v4})));
+  const Packet plain = packet(LinkType::Raw, v4);
+  Decoder d;
+  Segment seg;
+  d.set_inner_ports({8080, 443});
+  EXPECT_EQ(d.decode(vxlan.frame(), seg), DecodeOutcome::InnerPortFiltered);
+  EXPECT_EQ(d.decode(plain.frame(), seg), DecodeOutcome::Tcp);
+  d.set_inner_ports({80});
+  EXPECT_EQ(d.decode(vxlan.frame(), seg), DecodeOutcome::Tcp);
+  d.set_inner_ports({40000});  // either side's port
+  EXPECT_EQ(d.decode(vxlan.frame(), seg), DecodeOutcome::Tcp);
+  d.set_inner_ports({});
+  EXPECT_EQ(d.decode(vxlan.frame(), seg), DecodeOutcome::Tcp);
+  EXPECT_EQ(d.counts()[static_cast<std::size_t>(DecodeOutcome::InnerPortFiltered)], 1u);
+}
+
 TEST(Tunnels, KindNames) {
   EXPECT_EQ(to_string(EncapKind::Vxlan), "vxlan");
   EXPECT_EQ(to_string(EncapKind::Ip6in4), "ip6in4");
