@@ -178,10 +178,10 @@ DecodeOutcome nflog(Walk& w, ByteView b) {
     const std::uint16_t type = static_cast<std::uint16_t>(b[off + 2] | b[off + 3] << 8);
     if (len < 4) return DecodeOutcome::BadLinkHeader;
     if (type == kNflogPayload) {
-      if (off + len > b.size()) return DecodeOutcome::Truncated;
       const std::uint16_t family = family_type(b[0]);
       if (family == 0xFFFF) return DecodeOutcome::NotIp;
-      return layers::ethertype(w, family, b.subspan(off + 4, len - 4));
+      // A snap length may cut the packet: decode what was captured of it.
+      return layers::ethertype(w, family, b.subspan(off + 4, std::min(len, b.size() - off) - 4));
     }
     off += (len + 3) & ~std::size_t{3};
   }

@@ -175,7 +175,8 @@ DecodeOutcome vxlan(Walk& w, ByteView b) {
 DecodeOutcome teredo(Walk& w, ByteView b) {
   std::size_t off = 0;
   if (b.size() >= 4 && b[0] == 0x00 && b[1] == 0x01) {
-    off = 4 + static_cast<std::size_t>(b[2]) + b[3] + 8;
+    // Indicator, ID and AU lengths, client ID, authentication value, nonce, confirmation.
+    off = 4 + static_cast<std::size_t>(b[2]) + b[3] + 8 + 1;
   }
   if (b.size() >= off + 2 && b[off] == 0x00 && b[off + 1] == 0x00) off += 8;
   if (b.size() <= off || (b[off] >> 4) != 6) return DecodeOutcome::NotTcp;

@@ -85,6 +85,9 @@ std::vector<TunnelCase> tunnel_cases() {
   // GTP-U G-PDU with E set and one 4-byte extension header (PDU session container).
   const Bytes gtpu = {0x34, 0xFF, 0x00, 0x00, 0, 0, 1, 0, 0x00, 0x00, 0x00, 0x85,
                       0x01, 0x10, 0x09, 0x00};
+  // Indicator 0x0001, client ID length 2, authentication length 1, ID, value, nonce,
+  // confirmation byte.
+  const Bytes teredo_auth = {0x00, 0x01, 2, 1, 'i', 'd', 0xAA, 1, 2, 3, 4, 5, 6, 7, 8, 0};
   const Bytes teredo_origin = {0x00, 0x00, 0x9c, 0x40, 0x3f, 0xff, 0xfd, 0xfe};
   Bytes nflog = {2, 0, 0, 0};
   put8(nflog, 8);  // NFULA_PACKET_HDR, little-endian length and type
@@ -143,6 +146,9 @@ std::vector<TunnelCase> tunnel_cases() {
       {"IPv4 in IPv6", LinkType::Ethernet, cat({eth_header(0x86DD), outer_ipv6(4, v4.size()), v4}),
        {{K::Ip4in6, 1}}},
       {"IPv6 in IPv6", LinkType::Raw, cat({outer_ipv6(41, v6.size()), v6}), {{K::Ip6in6, 1}}, true},
+      {"Teredo with authentication and origin indication", LinkType::Ethernet,
+       cat({eth_header(0x0800), udp_over_ipv4(3544, 40000, cat({teredo_auth, teredo_origin, v6}))}),
+       {{K::Teredo, 1}}, true},
       {"Teredo with origin indication", LinkType::Ethernet,
        cat({eth_header(0x0800), udp_over_ipv4(3544, 40000, cat({teredo_origin, v6}))}), {{K::Teredo, 1}}, true},
       {"IPv4 in IPv4 in GRE in VXLAN", LinkType::Ethernet,
