@@ -248,7 +248,8 @@ TEST(IpDefragmenter, Ipv6AtomicFragmentIsAWholePacket) {
   ASSERT_EQ(frags.size(), 1u);  // offset 0, M = 0
   Decoder d;
   Segment seg;
-  ASSERT_EQ(d.decode(raw(frags[0]).frame(), seg), DecodeOutcome::Tcp);
+  const Packet whole = raw(frags[0]);  // the segment's payload points into it
+  ASSERT_EQ(d.decode(whole.frame(), seg), DecodeOutcome::Tcp);
   EXPECT_EQ(as_chars(seg.payload), payload);
   EXPECT_EQ(d.fragment_counts().atomic, 1u);
   EXPECT_EQ(d.fragment_counts().fragments, 0u);

@@ -164,7 +164,8 @@ TEST(Tunnels, EveryEncapsulationDecodesTheInnerSegmentAndCountsItsLayers) {
     SCOPED_TRACE(c.description);
     Decoder d;
     Segment seg;
-    ASSERT_EQ(d.decode(packet(c.link, c.frame).frame(), seg), DecodeOutcome::Tcp);
+    const Packet p = packet(c.link, c.frame);  // the segment's payload points into it
+    ASSERT_EQ(d.decode(p.frame(), seg), DecodeOutcome::Tcp);
     EXPECT_EQ(seg.src.to_string(), c.v6 ? "fd00::1" : "10.0.0.1");
     EXPECT_EQ(seg.dst.to_string(), c.v6 ? "fd00::2" : "10.0.0.2");
     EXPECT_EQ(seg.src_port, 40000);
