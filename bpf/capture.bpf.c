@@ -4,7 +4,9 @@
  *
  * Attached by src/capture/ebpf_source.cpp to the ingress (offpath_ingress) and egress
  * (offpath_egress) hooks of each chosen interface. For every packet it:
- *   1. keeps only IPv4/IPv6 TCP (first fragments included, later fragments skipped);
+ *   1. keeps only IPv4/IPv6 TCP; encapsulated frames (VLAN, MPLS, PPPoE, 802.2 LLC, GRE,
+ *      IP-in-IP, UDP to the VXLAN, Geneve, GTP-U or Teredo port) and IP fragments (but
+ *      IPv6 atomic fragments) skip steps 2 and 3: user space decodes and filters them;
  *   2. keeps it only if one side's port is a server port (`server_ports`, when set) and
  *      the addresses fall in the client and server networks (`client_nets`,
  *      `server_nets`, when set), in either orientation;
@@ -31,6 +33,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TC_ACT_UNSPEC (-1)
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
+#define ETH_P_802_2 0x0004
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+#define ETH_P_QINQ_OLD 0x9100
+#define ETH_P_MPLS_UC 0x8847
+#define ETH_P_MPLS_MC 0x8848
+#define ETH_P_PPP_SES 0x8864
 #define IPPROTO_TCP_NUM 6
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
@@ -118,7 +127,38 @@ static __always_inline int read_tcp(struct __sk_buff *skb, __u32 off, struct pkt
 	return 0;
 }
 
-/* Returns an OFFPATH_CNT_SKIP_* reason, or OFFPATH_CNT_SUBMITTED to go on. */
+/* Link types whose frames carry IP behind another header: user space decodes them. */
+static __always_inline int encapsulating_ethertype(__u16 proto)
+{
+	return proto == bpf_htons(ETH_P_802_2) || proto == bpf_htons(ETH_P_8021Q) ||
+	       proto == bpf_htons(ETH_P_8021AD) || proto == bpf_htons(ETH_P_QINQ_OLD) ||
+	       proto == bpf_htons(ETH_P_MPLS_UC) || proto == bpf_htons(ETH_P_MPLS_MC) ||
+	       proto == bpf_htons(ETH_P_PPP_SES);
+}
+
+/*
+ * For an IP payload other than TCP at `off`: OFFPATH_CNT_SUBMITTED_UNFILTERED for a
+ * tunnel (IPv4/IPv6 in IP, GRE, UDP to a tunnel port), else OFFPATH_CNT_SKIP_NOT_TCP.
+ */
+static __always_inline __u32 tunnel_or_not_tcp(struct __sk_buff *skb, __u8 proto, __u32 off)
+{
+	__u8 udp[4];
+	__u16 sport, dport;
+
+	if (proto == 4 || proto == 41 || proto == 47)
+		return OFFPATH_CNT_SUBMITTED_UNFILTERED;
+	if (proto != 17)
+		return OFFPATH_CNT_SKIP_NOT_TCP;
+	if (bpf_skb_load_bytes_relative(skb, off, udp, sizeof(udp), BPF_HDR_START_NET))
+		return OFFPATH_CNT_SKIP_MALFORMED;
+	sport = ((__u16)udp[0] << 8) | udp[1];
+	dport = ((__u16)udp[2] << 8) | udp[3];
+	if (dport == 4789 || dport == 6081 || dport == 2152 || sport == 3544 || dport == 3544)
+		return OFFPATH_CNT_SUBMITTED_UNFILTERED;
+	return OFFPATH_CNT_SKIP_NOT_TCP;
+}
+
+/* Returns an OFFPATH_CNT_SKIP_* reason, or OFFPATH_CNT_SUBMITTED(_UNFILTERED) to go on. */
 static __always_inline __u32 parse_ipv4(struct __sk_buff *skb, struct pkt_info *p)
 {
 	__u8 ip[20];
@@ -131,10 +171,11 @@ static __always_inline __u32 parse_ipv4(struct __sk_buff *skb, struct pkt_info *
 	ihl = (__u32)(ip[0] & 0x0f) * 4;
 	if (ihl < 20)
 		return OFFPATH_CNT_SKIP_MALFORMED;
+	/* Any fragment (more fragments, or an offset): user space reassembles it. */
+	if ((((__u16)ip[6] << 8) | ip[7]) & 0x3fff)
+		return OFFPATH_CNT_SUBMITTED_UNFILTERED;
 	if (ip[9] != IPPROTO_TCP_NUM)
-		return OFFPATH_CNT_SKIP_NOT_TCP;
-	if ((((__u16)ip[6] << 8) | ip[7]) & 0x1fff)
-		return OFFPATH_CNT_SKIP_FRAGMENT;
+		return tunnel_or_not_tcp(skb, ip[9], ihl);
 	__builtin_memset(p->src, 0, 10);
 	p->src[10] = 0xff;
 	p->src[11] = 0xff;
@@ -171,13 +212,13 @@ static __always_inline __u32 parse_ipv6(struct __sk_buff *skb, struct pkt_info *
 		if (next == IPPROTO_TCP_NUM)
 			break;
 		if (next != 0 && next != 43 && next != 44 && next != 51 && next != 60)
-			return OFFPATH_CNT_SKIP_NOT_TCP;
+			break;
 		if (bpf_skb_load_bytes_relative(skb, off, ext, sizeof(ext), BPF_HDR_START_NET))
 			return OFFPATH_CNT_SKIP_MALFORMED;
-		if (next == 44) { /* fragment header: offset in ext[2..3] above 3 bits */
-			if (((((__u16)ext[2] << 8) | ext[3]) >> 3) != 0)
-				return OFFPATH_CNT_SKIP_FRAGMENT;
-			off += 8;
+		if (next == 44) { /* fragment header: offset above 3 bits, M the lowest bit */
+			if ((((__u16)ext[2] << 8) | ext[3]) != 0)
+				return OFFPATH_CNT_SUBMITTED_UNFILTERED;
+			off += 8; /* atomic fragment: the whole packet */
 		} else if (next == 51) { /* AH: length in 4-byte units, minus 2 */
 			off += ((__u32)ext[1] + 2) * 4;
 		} else {
@@ -185,10 +226,10 @@ static __always_inline __u32 parse_ipv6(struct __sk_buff *skb, struct pkt_info *
 		}
 		next = ext[0];
 	}
-	if (next != IPPROTO_TCP_NUM)
-		return OFFPATH_CNT_SKIP_NOT_TCP;
 	if (off > 512)
 		return OFFPATH_CNT_SKIP_MALFORMED;
+	if (next != IPPROTO_TCP_NUM)
+		return tunnel_or_not_tcp(skb, next, off);
 	if (read_tcp(skb, off, p, &tcp_len))
 		return OFFPATH_CNT_SKIP_MALFORMED;
 	plen = ((__u32)ip[4] << 8) | ip[5];
@@ -277,8 +318,14 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 dir)
 		verdict = parse_ipv4(skb, &p);
 	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
 		verdict = parse_ipv6(skb, &p);
+	else if (encapsulating_ethertype(skb->protocol))
+		verdict = OFFPATH_CNT_SUBMITTED_UNFILTERED;
 	else
 		verdict = OFFPATH_CNT_SKIP_NOT_TCP;
+	if (verdict == OFFPATH_CNT_SUBMITTED_UNFILTERED) {
+		count(OFFPATH_CNT_SUBMITTED_UNFILTERED, 1);
+		goto copy;
+	}
 	if (verdict != OFFPATH_CNT_SUBMITTED) {
 		count(verdict, 1);
 		return TC_ACT_UNSPEC;
@@ -305,6 +352,7 @@ static __always_inline int capture(struct __sk_buff *skb, __u8 dir)
 		return TC_ACT_UNSPEC;
 	}
 
+copy:
 	cap = skb->len;
 	if (cap > snaplen)
 		cap = snaplen;

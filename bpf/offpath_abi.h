@@ -77,7 +77,7 @@ enum offpath_counter {
 	OFFPATH_CNT_SEEN = 0,              /* packets the program ran on */
 	OFFPATH_CNT_SKIP_NOT_TCP = 1,      /* not IPv4/IPv6 TCP */
 	OFFPATH_CNT_SKIP_MALFORMED = 2,    /* headers unreadable or inconsistent */
-	OFFPATH_CNT_SKIP_FRAGMENT = 3,     /* non-first IP fragment (no ports to match) */
+	OFFPATH_CNT_SKIP_FRAGMENT = 3,     /* retired: fragments are SUBMITTED_UNFILTERED */
 	OFFPATH_CNT_SKIP_PORT = 4,         /* no server port matched */
 	OFFPATH_CNT_SKIP_ADDRESS = 5,      /* port matched, client/server networks did not */
 	OFFPATH_CNT_SKIP_EMPTY_ACK = 6,    /* no payload and no SYN, FIN or RST */
@@ -86,7 +86,14 @@ enum offpath_counter {
 	OFFPATH_CNT_LOST_COPY_FAILED = 9,  /* bpf_skb_load_bytes failed: lost */
 	OFFPATH_CNT_TRUNCATED = 10,        /* submitted with cap_len < wire_len */
 	OFFPATH_CNT_SUBMITTED_BYTES = 11,  /* sum of cap_len of submitted records */
-	OFFPATH_CNT_MAX = 12,              /* number of counters; keep last */
+	/*
+	 * Submitted whole, without the port, address and empty-ACK filters: encapsulated
+	 * frames (VLAN, MPLS, PPPoE, 802.2 LLC, GRE, IP-in-IP, UDP to a tunnel port) and IP
+	 * fragments, whose TCP ports the program does not read. User space decodes them
+	 * and applies --port to the inner segment. Counted on top of SUBMITTED.
+	 */
+	OFFPATH_CNT_SUBMITTED_UNFILTERED = 12,
+	OFFPATH_CNT_MAX = 13,              /* number of counters; keep last */
 };
 
 #endif /* OFFPATH_ABI_H */

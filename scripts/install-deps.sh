@@ -17,9 +17,13 @@ test_pkgs=(
   iproute2 kcat procps systemd time
 )
 bench_pkgs=(tshark httpry tcpreplay wrk)
+# Only to regenerate the captures that scripts/make-encap-pcaps.py writes (and check
+# them with tshark); the committed captures need neither.
+regen_pkgs=(python3-scapy tshark)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 if [[ "${1:-}" == "--bench" ]]; then want+=("${bench_pkgs[@]}"); fi
+if [[ "${1:-}" == "--regen" ]]; then want+=("${regen_pkgs[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

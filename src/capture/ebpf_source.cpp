@@ -250,6 +250,7 @@ const char* to_string(enum offpath_counter counter) {
     case OFFPATH_CNT_LOST_COPY_FAILED: return "lost_copy_failed";
     case OFFPATH_CNT_TRUNCATED: return "truncated";
     case OFFPATH_CNT_SUBMITTED_BYTES: return "submitted_bytes";
+    case OFFPATH_CNT_SUBMITTED_UNFILTERED: return "submitted_unfiltered";
     case OFFPATH_CNT_MAX: break;
   }
   return "unknown";

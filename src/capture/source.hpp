@@ -28,6 +28,7 @@ enum class LinkType : std::uint16_t {
   LinuxSll2 = 276,   // Linux cooked capture v2 (pcap on "any")
   Ipv4 = 228,
   Ipv6 = 229,
+  Nflog = 239,       // Linux NFLOG: netlink TLVs around the IP packet
 };
 
 struct Frame {

@@ -40,6 +40,30 @@ std::string render_metrics(const MetricsInputs& in) {
     m.sample("offpath_decode_skipped_total", p.decode[i],
              {{"reason", to_string(static_cast<DecodeOutcome>(i))}});
   }
+  m.family("offpath_decode_encapsulations_total", "counter",
+           "Outer layers (tunnels, tags, label stacks) met around the innermost IP, by kind.");
+  for (std::size_t i = 0; i < p.encap.size(); ++i) {
+    m.sample("offpath_decode_encapsulations_total", p.encap[i],
+             {{"kind", to_string(static_cast<EncapKind>(i))}});
+  }
+  const auto& fr = p.fragments;
+  m.counter("offpath_decode_ip_fragments_total", "IP fragments handed to the defragmenter.",
+            fr.fragments);
+  m.counter("offpath_decode_ip_reassembled_total", "IP datagrams reassembled from fragments.",
+            fr.reassembled);
+  m.counter("offpath_decode_ip_fragment_overlaps_total",
+            "IP fragments overlapping bytes already held (the first copy wins).", fr.overlaps);
+  m.family("offpath_decode_ip_fragments_lost_total", "counter",
+           "IP fragments or datagrams not reassembled, by reason (timed_out, evicted: "
+           "datagrams; dropped: fragments malformed or cut by the capture).");
+  m.sample("offpath_decode_ip_fragments_lost_total", fr.timed_out, {{"reason", "timed_out"}});
+  m.sample("offpath_decode_ip_fragments_lost_total", fr.evicted, {{"reason", "evicted"}});
+  m.sample("offpath_decode_ip_fragments_lost_total", fr.dropped, {{"reason", "dropped"}});
+  m.gauge("offpath_decode_ip_fragments_pending", "IP datagrams waiting for more fragments.",
+          p.fragments_pending);
+  m.counter("offpath_decode_ipv6_atomic_fragments_total",
+            "IPv6 atomic fragments (offset 0, no more fragments) decoded as whole packets.",
+            fr.atomic);
 
   // flow
   const auto& w = p.worker;

@@ -50,6 +50,7 @@ void add(PipelineCounters& into, const WorkerLane& lane) {
 }  // namespace
 
 Pipeline::Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live) {
+  decoder_.set_inner_ports(config.live.ports);
   const unsigned workers = config.workers < 1 ? 1 : config.workers;
   if (workers == 1) {
     inline_ = std::make_unique<WorkerLane>(config, classify, sink);
@@ -70,7 +71,9 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::publish_capture_counters(bool final) {
-  CaptureCounters c{dispatcher_ ? dispatcher_->queue_drops() : std::vector<std::uint64_t>{}};
+  CaptureCounters c{dispatcher_ ? dispatcher_->queue_drops() : std::vector<std::uint64_t>{},
+                    decoder_.encap_counts(), decoder_.fragment_counts(),
+                    decoder_.fragments_pending()};
   if (final) {
     capture_published_.publish(c);
   } else {
@@ -129,6 +132,9 @@ PipelineCounters Pipeline::live_counters() const {
     c.decode[i] = decode_live_[i].load(std::memory_order_relaxed);
   }
   c.queue_drops = capture.queue_drops;
+  c.encap = capture.encap;
+  c.fragments = capture.fragments;
+  c.fragments_pending = capture.fragments_pending;
   LaneCounters lane;
   if (inline_) {
     if (inline_->published_counters(lane)) add(c, lane);
@@ -155,6 +161,9 @@ PipelineCounters Pipeline::checkpoint() {
 PipelineCounters Pipeline::counters() const {
   PipelineCounters c;
   c.decode = decoder_.counts();
+  c.encap = decoder_.encap_counts();
+  c.fragments = decoder_.fragment_counts();
+  c.fragments_pending = decoder_.fragments_pending();
   if (inline_) {
     add(c, *inline_);
     return c;
@@ -185,6 +194,19 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
   }
   line("packets=" + num(source.frames) + " bytes=" + num(source.bytes) +
        " tcp=" + num(p.decode[0]) + " skipped=" + num(skipped) + reasons);
+  std::string encap;
+  for (std::size_t i = 0; i < p.encap.size(); ++i) {
+    if (p.encap[i] == 0) continue;
+    encap += " " + std::string(to_string(static_cast<EncapKind>(i))) + "=" + num(p.encap[i]);
+  }
+  if (!encap.empty()) line("encap" + encap);
+  const auto& fr = p.fragments;
+  if (fr.fragments != 0 || fr.atomic != 0) {
+    line("ip_fragments fragments=" + num(fr.fragments) + " reassembled=" + num(fr.reassembled) +
+         " overlaps=" + num(fr.overlaps) + " timed_out=" + num(fr.timed_out) + " evicted=" +
+         num(fr.evicted) + " dropped=" + num(fr.dropped) + " pending=" +
+         num(p.fragments_pending) + " atomic=" + num(fr.atomic));
+  }
   if (live || source.kernel_drops != 0 || source.truncated != 0 ||
       source.interface_drops != 0) {
     line("capture kernel_drops=" + num(source.kernel_drops) + " interface_drops=" +

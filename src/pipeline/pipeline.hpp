@@ -34,7 +34,10 @@
 namespace offpath {
 
 struct PipelineCounters {
-  std::array<std::uint64_t, static_cast<std::size_t>(DecodeOutcome::kCount)> decode{};
+  DecodeCounts decode{};
+  EncapCounts encap{};           // outer layers by kind
+  DefragCounters fragments;      // what became of IP fragments
+  std::size_t fragments_pending = 0;  // datagrams waiting for more fragments
   WorkerCounters worker;
   OutputCounters output;
   std::size_t active_flows = 0;
@@ -72,6 +75,9 @@ class Pipeline final : public FrameHandler {
  private:
   struct CaptureCounters {
     std::vector<std::uint64_t> queue_drops;
+    EncapCounts encap{};
+    DefragCounters fragments;
+    std::size_t fragments_pending = 0;
   };
   void publish_capture_counters(bool final);
 

@@ -1,7 +1,7 @@
 // libFuzzer target: decode + flow table + reassembly + HTTP parsing + pairing + encoding,
 // in the shape of nodejs/llhttp's test/fuzzers/fuzz_parser.c. The first input byte picks
 // the mode:
-//   even: FRAMES. Bits 1..3 pick the link type; the rest is a list of frames, each as
+//   even: FRAMES. Bits 1..3 pick the link type (7: NFLOG); the rest is a list of frames, each as
 //         [length: 2 bytes big-endian][time step: 1 byte, in 100 ms][bytes...], so that
 //         headers, payloads and packet time (timeouts) are all under the fuzzer's control.
 //   odd:  ORDER. A valid capture (handshake, pipelined requests with chunked and
@@ -19,6 +19,7 @@
 
 #include "pipeline/pipeline.hpp"
 #include "support/packet_builder.hpp"
+#include "support/tunnel_frames.hpp"
 #include "support/sinks.hpp"
 
 namespace {
@@ -35,7 +36,7 @@ namespace f = offpath::tcp_flags;
 
 constexpr LinkType kLinks[8] = {LinkType::Ethernet, LinkType::LinuxSll,  LinkType::LinuxSll2,
                                 LinkType::Raw,      LinkType::Null,      LinkType::Loop,
-                                LinkType::RawDlt,   LinkType::Ethernet};
+                                LinkType::RawDlt,   LinkType::Nflog};
 constexpr std::int64_t kT0 = 1'700'000'000'000'000;
 
 // Records must be JSON objects; anything else is a bug worth a crash report.
@@ -149,6 +150,88 @@ void run_order(const std::uint8_t* data, std::size_t size, Pipeline& pipeline) {
   for (std::size_t k : left) pipeline.on_frame(capture[k].frame());
 }
 
+// Seeds that reach the tunnel decoders and the defragmenter: the valid capture with
+// each packet in another encapsulation (in turn), cut into IP fragments, or as NFLOG.
+using offpath::testing::Bytes;
+using offpath::testing::put16;
+using offpath::testing::cat;
+using offpath::testing::eth_header;
+
+Bytes over_udp(std::uint16_t port, const Bytes& payload) {
+  return cat({eth_header(0x0800), offpath::testing::udp_over_ipv4(50000, port, payload)});
+}
+
+Bytes over_ip(std::uint8_t proto, const Bytes& payload) {
+  return cat({eth_header(0x0800), offpath::testing::over_ipv4(proto, payload)});
+}
+
+std::vector<Packet> encapsulated(const std::vector<Packet>& capture) {
+  std::vector<Packet> out;
+  for (std::size_t k = 0; k < capture.size(); ++k) {
+    const Bytes& frame = capture[k].data;
+    const Bytes ip(frame.begin() + 14, frame.end());
+    Bytes pppoe = {0x11, 0, 0, 1};
+    put16(pppoe, static_cast<unsigned>(2 + ip.size()));
+    put16(pppoe, 0x0021);
+    Bytes llc(12, 0x02);
+    put16(llc, static_cast<unsigned>(8 + ip.size()));
+    const Bytes v6 = offpath::testing::outer_ipv6(4, ip.size());
+    Packet p = capture[k];
+    switch (k % 10) {
+      case 0: p.data = over_udp(4789, cat({Bytes{0x08, 0, 0, 0, 0, 0, 1, 0}, frame})); break;
+      case 1: p.data = over_ip(47, cat({Bytes{0x10, 0, 0x88, 0xBE, 0, 0, 0, 1}, Bytes{0x10, 1, 0, 7, 0, 0, 0, 1}, frame})); break;
+      case 2: p.data = cat({eth_header(0x8847), Bytes{0, 1, 1, 64}, ip}); break;
+      case 3: p.data = cat({eth_header(0x8864), pppoe, ip}); break;
+      case 4: p.data = over_udp(2152, cat({Bytes{0x32, 0xFF, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0}, ip})); break;
+      case 5: p.data = over_udp(6081, cat({Bytes{0x01, 0, 0x65, 0x58, 0, 0, 1, 0, 1, 2, 0x80, 0}, frame})); break;
+      case 6: p.data = over_ip(4, ip); break;
+      case 7: p.data = cat({llc, Bytes{0xAA, 0xAA, 3, 0, 0, 0, 0x08, 0}, ip}); break;
+      case 8: p.data = over_ip(47, cat({Bytes{0x10, 0, 0x22, 0xEB, 0, 0, 0, 1}, Bytes{0x20, 1, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0}, frame})); break;
+      default: p.data = cat({eth_header(0x86DD), v6, ip}); break;
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+// Each IPv4 packet in 16-byte fragments; every third datagram's fragments in reverse.
+std::vector<Packet> fragmented(const std::vector<Packet>& capture) {
+  std::vector<Packet> out;
+  for (std::size_t k = 0; k < capture.size(); ++k) {
+    const Bytes& frame = capture[k].data;
+    const Bytes hdr(frame.begin() + 14, frame.begin() + 34);
+    const Bytes data(frame.begin() + 34, frame.end());
+    std::vector<Packet> frags;
+    for (std::size_t off = 0; off < data.size(); off += 16) {
+      const std::size_t n = std::min<std::size_t>(16, data.size() - off);
+      Packet f = capture[k];
+      f.data = cat({Bytes(frame.begin(), frame.begin() + 14), hdr});
+      f.data.insert(f.data.end(), data.begin() + static_cast<std::ptrdiff_t>(off),
+                    data.begin() + static_cast<std::ptrdiff_t>(off + n));
+      offpath::testing::set16(f.data, 14 + 2, static_cast<unsigned>(20 + n));
+      offpath::testing::set16(f.data, 14 + 4, static_cast<unsigned>(k));
+      offpath::testing::set16(f.data, 14 + 6,
+                              static_cast<unsigned>((off + n < data.size() ? 0x2000 : 0) | off / 8));
+      frags.push_back(f);
+    }
+    if (k % 3 == 0) std::reverse(frags.begin(), frags.end());
+    out.insert(out.end(), frags.begin(), frags.end());
+  }
+  return out;
+}
+
+// Raw IPv4 packets as NFLOG frames: header, packet-header TLV, payload TLV.
+std::vector<Packet> nflog(const std::vector<Packet>& raw) {
+  std::vector<Packet> out;
+  for (const Packet& r : raw) {
+    Packet p = r;
+    const auto len = static_cast<std::uint8_t>(4 + r.data.size());
+    p.data = cat({Bytes{2, 0, 0, 0, 8, 0, 1, 0, 0x08, 0x00, 3, 0, len, 0, 9, 0}, r.data});
+    out.push_back(p);
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -201,6 +284,9 @@ std::vector<std::pair<std::string, std::string>> offpath_fuzz_seeds() {
     s[s.size() - two.back().data.size() - 1] = 30;
     seeds.emplace_back("frames-timeout", s);
   }
+  seeds.emplace_back("frames-encap-session", frames(0, encapsulated(capture)));
+  seeds.emplace_back("frames-fragments-session", frames(0, fragmented(capture)));
+  seeds.emplace_back("frames-nflog-session", frames(7, nflog(raw)));
   seeds.emplace_back("order-in-order", std::string(1, '\x01'));
   {
     std::string s(1, '\x01');

@@ -4,7 +4,9 @@
 connection, method, URI, final status and outcome. (For parse errors the method and URI
 are what offpath could salvage of bytes that are not HTTP, so only the outcome counts.)
 An expected row may also give "anomalies" (the sorted list) and "failed"; they are then
-compared too.
+compared too. When NAME.summary exists, each of its lines is a set of `counter=value`
+words (and line names) that must all appear on one line of offpath's end-of-run
+summary, e.g. `encap vxlan=22`.
 Usage: replay_pcaps.py --bin offpath --dir pcaps [NAME ...]
 """
 import argparse
@@ -21,11 +23,14 @@ def conn_of(rec):
     return f"{ep(rec['client'])}-{ep(rec['server'])}"
 
 
-def actual(binary, capture, extra):
-    out = subprocess.run([binary, "-r", capture, "--publish", "all", "-q", "--workers", "1"] + extra,
+def actual(binary, capture, extra, summary=None):
+    out = subprocess.run([binary, "-r", capture, "--publish", "all", "--workers", "1"] + extra,
                          capture_output=True, timeout=120)
     if out.returncode != 0:
         raise RuntimeError(f"offpath exited {out.returncode}: {out.stderr.decode()}")
+    if summary is not None:
+        summary.extend(line.split()[1:] for line in out.stderr.decode().splitlines()
+                       if line.startswith("offpath: "))
     rows = []
     for line in out.stdout.decode().splitlines():
         rec = json.loads(line)
@@ -72,7 +77,15 @@ def main():
     for name in names:
         with open(os.path.join(args.dir, name + ".expected.jsonl")) as f:
             expected = [json.loads(line) for line in f if line.strip()]
-        got = actual(args.bin, os.path.join(args.dir, name + ".pcap"), [])
+        summary = []
+        got = actual(args.bin, os.path.join(args.dir, name + ".pcap"), [], summary)
+        summary_path = os.path.join(args.dir, name + ".summary")
+        missing = []
+        if os.path.exists(summary_path):
+            with open(summary_path) as f:
+                for want in (line.split() for line in f if line.strip()):
+                    if not any(set(want) <= set(words) for words in summary):
+                        missing.append(" ".join(want))
         # A URI longer than the limit is kept truncated (and flagged): compare its prefix.
         for e, g in zip(expected, got):
             if g["uri_truncated"] and e["uri"] and g["uri"] and e["uri"].startswith(g["uri"]):
@@ -80,11 +93,15 @@ def main():
         exp_rows = [comparable(r, r) for r in expected]
         got_rows = [comparable(g, expected[i] if i < len(expected) else None)
                     for i, g in enumerate(got)]
-        if exp_rows == got_rows:
+        if exp_rows == got_rows and not missing:
             print(f"ok   {name}: {len(exp_rows)} exchanges")
             continue
         failures += 1
         print(f"FAIL {name}")
+        for want in missing:
+            print(f"  summary has no line with: {want}")
+        if missing:
+            print("  summary:\n" + "\n".join("    " + " ".join(w) for w in summary))
         for i in range(max(len(exp_rows), len(got_rows))):
             e = exp_rows[i] if i < len(exp_rows) else None
             g = got_rows[i] if i < len(got_rows) else None

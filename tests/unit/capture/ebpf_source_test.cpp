@@ -1,6 +1,7 @@
 // eBPF TC capture on a veth in private network namespaces (needs root with BPF allowed):
-// kernel-side filtering proven by the counters, large transfers whole, attach and
-// detach that leave foreign TC state alone, restart after a killed run.
+// kernel-side filtering proven by the counters, large transfers whole, tunnelled
+// traffic handed over whole, attach and detach that leave foreign TC state alone,
+// restart after a killed run.
 #include "capture/ebpf_source.hpp"
 #include "capture/pcap_file_source.hpp"
 
@@ -11,6 +12,7 @@
 
 #include <numeric>
 
+#include "decode/decoder.hpp"
 #include "lab.hpp"
 
 namespace offpath {
@@ -34,6 +36,23 @@ class EbpfSourceTest : public LabTest {
   std::string tc_qdiscs() const { return shell("tc qdisc show dev " + lab_->near_if()); }
 
 };
+
+// The TCP segments of the frames as offpath's decoder sees them (the innermost TCP of a
+// tunnel), in the lab's form.
+std::vector<testlab::Segment> decoded_segments(const std::vector<Captured>& frames) {
+  Decoder decoder;
+  std::vector<testlab::Segment> out;
+  for (const auto& c : frames) {
+    Frame f;
+    f.link = c.link;
+    f.bytes = ByteView(c.bytes);
+    offpath::Segment seg;
+    if (decoder.decode(f, seg) != DecodeOutcome::Tcp) continue;
+    out.push_back({seg.src.to_string(), seg.dst.to_string(), seg.src_port, seg.dst_port, seg.seq,
+                   seg.flags, std::string(as_chars(seg.payload))});
+  }
+  return out;
+}
 
 std::uint64_t sum_of_outcomes(const KernelCounters& c) {
   return c[OFFPATH_CNT_SKIP_NOT_TCP] + c[OFFPATH_CNT_SKIP_MALFORMED] +
@@ -150,7 +169,7 @@ TEST_F(EbpfSourceTest, SeveralInterfacesShareOneRing) {
   // lo runs both hooks on every packet: each FIN twice.
   ASSERT_TRUE(wait_for([&] { return fins("192.0.2.2") >= 2 && fins("127.0.0.1") >= 4; }));
   EXPECT_EQ(running.stop(), "");
-  std::vector<Segment> veth, loopback;
+  std::vector<testlab::Segment> veth, loopback;
   for (const auto& s : segments(collector.frames())) {
     (s.dst == "127.0.0.1" || s.src == "127.0.0.1" ? loopback : veth).push_back(s);
   }
@@ -297,6 +316,52 @@ TEST_F(EbpfSourceTest, Ipv6ExchangeIsCaptured) {
   EXPECT_EQ(segs.front().src.find(':') != std::string::npos, true);
   EXPECT_EQ(stream_bytes(segs, clients[0], kPort), kRequest);
   EXPECT_EQ(stream_bytes(segs, kPort, clients[0]), kResponse);
+}
+
+// A connection inside a VXLAN tunnel across the veth: the program cannot see the inner
+// ports, so it hands the encapsulated frames over whole (counted submitted_unfiltered),
+// and the decoder finds the inner exchange in them.
+TEST_F(EbpfSourceTest, VxlanFramesArePassedWholeAndDecodeToTheInnerExchange) {
+  const std::string pid = std::to_string(::getpid());
+  const std::string near_vx = "opvx" + pid + "n";
+  const std::string far_vx = "opvx" + pid + "f";
+  const std::string vxlan = " type vxlan id 42 dstport 4789 dev ";
+  const std::string cmds[] = {
+      "ip link add " + near_vx + vxlan + lab_->near_if() + " local 192.0.2.1 remote 192.0.2.2",
+      "ip addr add 10.99.0.1/24 dev " + near_vx,
+      "ip link set " + near_vx + " up",
+      lab_->far_exec() + "ip link add " + far_vx + vxlan + lab_->far_if() +
+          " local 192.0.2.2 remote 192.0.2.1",
+      lab_->far_exec() + "ip addr add 10.99.0.2/24 dev " + far_vx,
+      lab_->far_exec() + "ip link set " + far_vx + " up",
+  };
+  for (const auto& cmd : cmds) ASSERT_EQ(shell_rc(cmd), 0) << cmd << ": " << shell(cmd);
+  Server server(*lab_, "10.99.0.2", kPort, kResponse);
+  ASSERT_TRUE(server.ok());
+  auto source = EbpfSource::open(options());  // --port kPort on the veth
+  ASSERT_TRUE(source.ok()) << source.error().message;
+  Collector collector;
+  Running running(**source, collector);
+  ASSERT_EQ(exchange("10.99.0.2", kPort, kRequest), kResponse);
+  ASSERT_TRUE(wait_for([&] {
+    int fins = 0;
+    for (const auto& s : decoded_segments(collector.frames())) {
+      if ((s.flags & kFin) && (s.sport == kPort || s.dport == kPort)) ++fins;
+    }
+    return fins >= 2;
+  }));
+  EXPECT_EQ(running.stop(), "");
+  auto segs = decoded_segments(collector.frames());
+  auto clients = client_ports(segs, kPort);
+  ASSERT_EQ(clients.size(), 1u);
+  EXPECT_EQ(segs.front().src, "10.99.0.1");
+  EXPECT_EQ(stream_bytes(segs, clients[0], kPort), kRequest);
+  EXPECT_EQ(stream_bytes(segs, kPort, clients[0]), kResponse);
+  auto c = (*source)->kernel_counters();
+  ASSERT_TRUE(c.ok());
+  EXPECT_GE(c.value()[OFFPATH_CNT_SUBMITTED_UNFILTERED], 6u);
+  EXPECT_EQ(c.value()[OFFPATH_CNT_SKIP_PORT], 0u);
+  EXPECT_EQ(c.value()[OFFPATH_CNT_SEEN], sum_of_outcomes(c.value()));
 }
 
 TEST_F(EbpfSourceTest, ClientAndServerNetworksFilterInTheKernel) {

@@ -5,16 +5,13 @@
 
 #include <gtest/gtest.h>
 
-#include <ostream>
 #include <string>
 #include <vector>
 
 #include "support/packet_builder.hpp"
+#include "unit/decode/print_outcome.hpp"
 
 namespace offpath {
-
-// Outcomes print by name in failure messages.
-void PrintTo(DecodeOutcome o, std::ostream* os) { *os << to_string(o); }
 
 namespace {
 

@@ -66,6 +66,29 @@ std::string value_of(const std::string& text, const std::string& sample) {
   return text.substr(pos, text.find('\n', pos) - pos);
 }
 
+TEST(PipelineMetrics, EncapsulationsAndIpFragments) {
+  MetricsInputs in;
+  in.pipeline.encap[static_cast<std::size_t>(EncapKind::Vxlan)] = 22;
+  in.pipeline.fragments.fragments = 39;
+  in.pipeline.fragments.reassembled = 9;
+  in.pipeline.fragments.overlaps = 1;
+  in.pipeline.fragments.timed_out = 2;
+  in.pipeline.fragments.dropped = 3;
+  in.pipeline.fragments.atomic = 4;
+  in.pipeline.fragments_pending = 5;
+  const std::string t = "\n" + render_metrics(in);
+  EXPECT_EQ(value_of(t, "offpath_decode_encapsulations_total{kind=\"vxlan\"}"), "22");
+  EXPECT_EQ(value_of(t, "offpath_decode_encapsulations_total{kind=\"gre\"}"), "0");
+  EXPECT_EQ(value_of(t, "offpath_decode_ip_fragments_total"), "39");
+  EXPECT_EQ(value_of(t, "offpath_decode_ip_reassembled_total"), "9");
+  EXPECT_EQ(value_of(t, "offpath_decode_ip_fragment_overlaps_total"), "1");
+  EXPECT_EQ(value_of(t, "offpath_decode_ip_fragments_lost_total{reason=\"timed_out\"}"), "2");
+  EXPECT_EQ(value_of(t, "offpath_decode_ip_fragments_lost_total{reason=\"dropped\"}"), "3");
+  EXPECT_EQ(value_of(t, "offpath_decode_ip_fragments_pending"), "5");
+  EXPECT_EQ(value_of(t, "offpath_decode_ipv6_atomic_fragments_total"), "4");
+  EXPECT_EQ(value_of(t, "offpath_decode_skipped_total{reason=\"inner_port_filtered\"}"), "0");
+}
+
 TEST(PipelineMetrics, NamesAndValues) {
   MetricsInputs in;
   in.source.frames = 10;
