@@ -424,7 +424,7 @@ rec_parse_error() {
   pyclient garbage "$srv4" 8080
   ccurl "$origin/index.html"
   finish 8080 <<EOF
-0 - - - parse_error
+0 - - - none
 1 GET /index.html 200 complete
 EOF
 }

@@ -8,7 +8,8 @@ Usage: expected.py PCAP SERVER_PORT < SPEC > EXPECTED.jsonl
 SPEC has one line per exchange, in the order the requests start on the wire:
     CONN METHOD URI STATUS OUTCOME
 CONN is the 0-based index of the connection in the order of its first SYN to
-SERVER_PORT; "-" stands for null (METHOD, URI, STATUS). The client address and
+SERVER_PORT; "-" stands for null (METHOD, URI, STATUS). OUTCOME "none" says that the
+connection makes no record (neither direction is HTTP): the line writes nothing. The client address and
 port of each connection are read from the capture, so a re-recording (new
 ephemeral ports) gives a consistent file. Every connection in the capture must be
 used by the spec and every CONN must exist in the capture, or this exits 1.
@@ -109,9 +110,11 @@ def write(pcap, server_port):
         if idx >= len(conns):
             raise SystemExit("%s: spec wants connection %d, capture has %d connection(s) to port %d"
                              % (pcap, idx, len(conns), server_port))
-        if outcome not in OUTCOMES:
+        if outcome not in OUTCOMES | {"none"}:
             raise SystemExit("spec line %d: unknown outcome %s" % (n, outcome))
         used.add(idx)
+        if outcome == "none":
+            continue
         status = null(status)
         print(json.dumps({"conn": conns[idx], "method": null(method), "uri": null(uri),
                           "status": int(status) if status else None, "outcome": outcome}))
