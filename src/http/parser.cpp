@@ -476,7 +476,7 @@ void HttpParser::execute(ByteView data, Timestamp ts) {
     detail += ": ";
     detail += reason;
   }
-  if (kind_ == MessageKind::Response && current_.status == 0) {
+  if (detail.rfind("HPE_", 0) == 0 && kind_ == MessageKind::Response && current_.status == 0) {
     // The status line itself was refused: say what it was.
     std::string_view text = as_chars(data);
     std::size_t line_start = text.rfind('\n', consumed == 0 ? 0 : consumed - 1);
