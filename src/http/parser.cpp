@@ -189,6 +189,9 @@ std::string printable(std::string_view s, std::size_t n) {
   return out;
 }
 
+// Bytes after a binary byte held in Sync state while their line is incomplete.
+constexpr std::size_t kMaxSyncCarry = 8192;
+
 // First bytes of a NotHttp direction kept, in case the peer turns out to speak HTTP.
 constexpr std::size_t kNotHttpHead = 512;
 
@@ -245,15 +248,14 @@ bool HttpParser::take_handoff(std::string& bytes, std::uint64_t& offset) {
   bytes = std::move(handoff_);
   handoff_.clear();
   offset = handoff_offset_;
-  restart_sync();
   return true;
 }
 
-void HttpParser::restart_sync() {
-  sync_carry_.clear();
-  sync_line_start_ = false;
-  sync_after_binary_ = false;
-  has_handoff_ = false;
+void HttpParser::swap_streams(HttpParser& other) {
+  std::swap(sync_carry_, other.sync_carry_);
+  std::swap(carry_after_binary_, other.carry_after_binary_);
+  std::swap(sync_line_start_, other.sync_line_start_);
+  std::swap(sync_after_binary_, other.sync_after_binary_);
 }
 
 void HttpParser::mark_began_http() {
@@ -357,7 +359,8 @@ void HttpParser::sync(ByteView data, Timestamp ts) {
   std::string joined;
   std::string_view s = as_chars(data);
   std::uint64_t base_offset = exec_offset_;
-  const bool starts_with_carry = !sync_carry_.empty();  // a carry always begins a line
+  // A carry begins a line, or follows a binary byte (carry_after_binary_).
+  const bool starts_with_carry = !sync_carry_.empty();
   if (starts_with_carry) {
     joined = sync_carry_;
     joined.append(s);
@@ -370,8 +373,9 @@ void HttpParser::sync(ByteView data, Timestamp ts) {
   // A line start can begin a message (the start of the stream, after a gap, or after a
   // '\n'; a feed boundary in the middle of a line is not one), and so can a whole start
   // line right after a binary byte (a body or a foreign protocol ends, HTTP follows).
-  bool line_start = sync_line_start_ || starts_with_carry;
-  bool after_binary = sync_after_binary_ && !starts_with_carry;
+  bool line_start = starts_with_carry ? !carry_after_binary_ : sync_line_start_;
+  bool after_binary = starts_with_carry ? carry_after_binary_ : sync_after_binary_;
+  carry_after_binary_ = false;
   sync_line_start_ = !s.empty() && s.back() == '\n';
   sync_after_binary_ = !s.empty() && !is_text(s.back());
   std::size_t pos = 0;
@@ -385,10 +389,7 @@ void HttpParser::sync(ByteView data, Timestamp ts) {
       if (own == StartMatch::Yes) return start_at(s, pos, base_offset, ts);
       if (other == StartMatch::Yes) {
         counters_.sync_skipped_bytes += pos;
-        handoff_.assign(rest);
-        handoff_offset_ = base_offset + pos;
-        has_handoff_ = true;
-        return;
+        return hand_off(s.substr(pos), base_offset + pos);
       }
       if (own == StartMatch::NeedMore || other == StartMatch::NeedMore) {
         counters_.sync_skipped_bytes += pos;
@@ -410,15 +411,41 @@ void HttpParser::sync(ByteView data, Timestamp ts) {
       }
       if (at == own) return start_at(s, from + at, base_offset, ts);
       counters_.sync_skipped_bytes += from + at;
-      handoff_.assign(s.substr(from + at));
-      handoff_offset_ = base_offset + from + at;
-      has_handoff_ = true;
-      return;
+      return hand_off(s.substr(from + at), base_offset + from + at);
+    }
+    if (line_end == s.size() && s.back() != '\n') {
+      // The last line is cut by the end of the feed: a start line may begin after its
+      // last binary byte and end in the next feed. Keep that tail (bounded).
+      std::size_t b = line_end;
+      while (b > pos && is_text(s[b - 1])) --b;
+      const bool after = b > pos || (!line_start && after_binary);
+      const std::size_t tail = s.size() - b;
+      const bool may_start =
+          tail > 0 && ((either_kind_ || kind_ == MessageKind::Request) ? (s[b] >= 'A' && s[b] <= 'Z')
+                                                                       : s[b] == 'H');
+      if (after && may_start && tail <= kMaxSyncCarry) {
+        counters_.sync_skipped_bytes += b;
+        sync_carry_.assign(s.substr(b));
+        carry_after_binary_ = true;
+        return;
+      }
     }
     pos = line_end;
     line_start = true;
   }
   counters_.sync_skipped_bytes += s.size();
+}
+
+// `bytes` begin with a start line of the other kind: kept for take_handoff, and Sync's
+// view of the stream is that of their first byte (where the other parser takes over).
+void HttpParser::hand_off(std::string_view bytes, std::uint64_t offset) {
+  handoff_.assign(bytes);
+  handoff_offset_ = offset;
+  has_handoff_ = true;
+  sync_carry_.clear();
+  carry_after_binary_ = false;
+  sync_line_start_ = true;
+  sync_after_binary_ = false;
 }
 
 void HttpParser::start_at(std::string_view s, std::size_t pos, std::uint64_t base_offset,
@@ -588,6 +615,7 @@ void HttpParser::abort_message(AbortReason reason, std::string_view detail) {
 void HttpParser::gap(std::uint64_t length, Timestamp ts) {
   next_offset_ += length;
   sync_carry_.clear();
+  carry_after_binary_ = false;
   sync_line_start_ = true;
   switch (state_) {
     case ParserState::Sync:

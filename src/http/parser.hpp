@@ -114,10 +114,11 @@ class HttpParser {
   // Sync also watches for start lines of the other kind (roles are a guess).
   void set_either_kind(bool on) { either_kind_ = on; }
   // A start line of the other kind found in Sync: the bytes from it on and their stream
-  // offset; the parser stays in Sync and forgets what it carried. False if none.
+  // offset; the parser stays in Sync. False if none.
   bool take_handoff(std::string& bytes, std::uint64_t& offset);
-  // Sync forgets what it carried: the next feed is of another stream (roles reversed).
-  void restart_sync();
+  // Roles reversed before any message: each parser takes the other's place in the
+  // streams (what Sync knows of where the last feed ended).
+  void swap_streams(HttpParser& other);
   // The peer direction began as HTTP: a NotHttp direction becomes one parse error.
   void reject_not_http(Timestamp ts);
 
@@ -159,6 +160,7 @@ class HttpParser {
   llhttp_errno_t run_llhttp(const char* p, std::size_t n);
   void sync(ByteView data, Timestamp ts);
   void check_first_bytes(ByteView data, Timestamp ts);
+  void hand_off(std::string_view bytes, std::uint64_t offset);
   void start_at(std::string_view s, std::size_t pos, std::uint64_t base_offset, Timestamp ts);
   void mark_began_http();
   std::string start_line_text() const;
@@ -198,6 +200,7 @@ class HttpParser {
 
   std::string sync_carry_;       // tail of the last feed that may begin a message
   bool sync_line_start_ = true;  // the next byte fed in Sync state starts a line
+  bool carry_after_binary_ = false;  // sync_carry_ follows a binary byte, not a line start
   std::string upgrade_wait_;     // bytes held in AwaitUpgrade
 
   HttpParser* peer_ = nullptr;

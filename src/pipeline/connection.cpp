@@ -97,10 +97,11 @@ void Connection::settle_roles(Side side, Timestamp ts) {
   std::string bytes;
   std::uint64_t offset = 0;
   if (found.take_handoff(bytes, offset)) {
-    // `side` sent a start line of the kind its peer was thought to send: reverse.
+    // `side` sent a start line of the kind its peer was thought to send: reverse. The
+    // bytes from that start line on go to the other parser, which then reads `side`.
     client_ = other(*client_);
     http_->pairer.set_endpoints(key_.endpoint(*client_), key_.endpoint(other(*client_)));
-    parser(other(side)).restart_sync();  // it will read the other stream now
+    http_->request_parser.swap_streams(http_->response_parser);
     roles_guessed_ = false;
   } else if (http_->request_parser.began_http() || http_->response_parser.began_http()) {
     roles_guessed_ = false;
