@@ -30,6 +30,7 @@ all_scenarios=(
   repeated-headers-obsfold long-headers parse-error gzip-response
   close-no-response capture-ended
   ambiguous-length http-minor-version invalid-status broken-after-status not-http-mixed
+  keepalive-high-port
 )
 
 check=0
@@ -525,6 +526,24 @@ rec_not_http_mixed() {
 EOF
   stop "$foreign"
   stop "$tls"
+}
+
+# keepalive-get against an origin on port 62080, above every ephemeral port: the
+# source of mid-stream-roles (scripts/make-reassembly-pcaps.sh), where the port guess
+# for the client is wrong.
+rec_keepalive_high_port() {
+  bg "$ns_s" "$work/origin-high.log" "$py" "$scen/origin.py" --bind "$srv4" --port 62080
+  local high=$bg_pid
+  wait_for 5 listening 62080
+  cap_start keepalive-high-port
+  ccurl "http://$srv4:62080/index.html" "http://$srv4:62080/style.css" \
+    "http://$srv4:62080/api/items?page=2"
+  finish 62080 <<EOF
+0 GET /index.html 200 complete
+0 GET /style.css 200 complete
+0 GET /api/items?page=2 200 complete
+EOF
+  stop "$high"
 }
 
 # --- main ---------------------------------------------------------------------
