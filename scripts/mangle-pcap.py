@@ -18,7 +18,7 @@ Only classic little-endian pcap files with Ethernet + IPv4 + TCP frames are supp
                 by K): the capture point missed the start of that segment
 --move-tail N:M:K  moves the last K payload bytes of frame N to the front of frame M (a
                 stack that sends them late, with the next segment)
-Payload edits recompute the IPv4 and TCP checksums; they apply before everything else.
+Payload edits (python3-scapy) recompute the IPv4 and TCP checksums; they apply first.
 """
 import argparse
 import struct
@@ -46,30 +46,20 @@ def tcp_offsets(pkt):
     return tcp, tcp + doff
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def set_payload(f, payload, seq_delta):
-    """Frame f with a new TCP payload and its sequence number moved by seq_delta."""
-    pkt = f[2]
-    tcp, start = tcp_offsets(pkt)
-    del pkt[start:]
-    pkt += payload
-    struct.pack_into("!H", pkt, 16, len(pkt) - 14)  # IPv4 total length
-    struct.pack_into("!H", pkt, 24, 0)
-    struct.pack_into("!H", pkt, 24, checksum(bytes(pkt[14:tcp])))
-    seq = (struct.unpack("!I", pkt[tcp + 4:tcp + 8])[0] + seq_delta) % (1 << 32)
-    struct.pack_into("!I", pkt, tcp + 4, seq)
-    struct.pack_into("!H", pkt, tcp + 16, 0)
-    pseudo = bytes(pkt[26:34]) + struct.pack("!BBH", 0, 6, len(pkt) - tcp)
-    struct.pack_into("!H", pkt, tcp + 16, checksum(pseudo + bytes(pkt[tcp:])))
-    f[3] = len(pkt)
+    """Frame f with a new TCP payload and its sequence number moved by seq_delta; scapy
+    rebuilds the lengths and checksums."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    pkt = Ether(bytes(f[2]))
+    tcp = pkt[TCP]
+    tcp.seq = (tcp.seq + seq_delta) % (1 << 32)
+    tcp.remove_payload()
+    tcp.add_payload(Raw(payload))
+    del pkt[IP].len, pkt[IP].chksum, tcp.chksum
+    f[2] = bytearray(bytes(pkt))
+    f[3] = len(f[2])
 
 
 def payload_of(f):
