@@ -325,18 +325,19 @@ void HttpParser::feed(std::uint64_t offset, ByteView data, Timestamp ts) {
 
 // The first bytes of a stream seen from its start (held until they decide, at most
 // kMaxFirstLine bytes).
+std::string_view HttpParser::join_carry(ByteView data, std::uint64_t& base_offset) {
+  if (sync_carry_.empty()) return as_chars(data);
+  base_offset -= sync_carry_.size();
+  join_buf_.assign(sync_carry_);  // a member: its capacity stays for the next join
+  join_buf_.append(as_chars(data));
+  sync_carry_.clear();
+  return join_buf_;
+}
+
 void HttpParser::check_first_bytes(ByteView data, Timestamp ts) {
   if (sync_carry_.empty()) not_http_ts_ = ts;
-  std::string joined;
-  std::string_view s = as_chars(data);
   std::uint64_t base_offset = exec_offset_;
-  if (!sync_carry_.empty()) {
-    joined = std::move(sync_carry_);
-    sync_carry_.clear();
-    base_offset -= joined.size();
-    joined.append(s);
-    s = joined;
-  }
+  std::string_view s = join_carry(data, base_offset);
   StartMatch m = kind_ == MessageKind::Request ? match_first_request(s) : match_response_start(s);
   if (m == StartMatch::NeedMore) {
     sync_carry_.assign(s);
@@ -355,19 +356,11 @@ void HttpParser::check_first_bytes(ByteView data, Timestamp ts) {
 
 void HttpParser::sync(ByteView data, Timestamp ts) {
   // Join the carried tail of the previous feed, if any, so that a message start split
-  // across two segments is still found.
-  std::string joined;
-  std::string_view s = as_chars(data);
-  std::uint64_t base_offset = exec_offset_;
-  // A carry begins a line, or follows a binary byte (carry_after_binary_).
+  // across two segments is still found. A carry begins a line, or follows a binary byte
+  // (carry_after_binary_).
   const bool starts_with_carry = !sync_carry_.empty();
-  if (starts_with_carry) {
-    joined = sync_carry_;
-    joined.append(s);
-    base_offset -= sync_carry_.size();
-    s = joined;
-    sync_carry_.clear();
-  }
+  std::uint64_t base_offset = exec_offset_;
+  std::string_view s = join_carry(data, base_offset);
   const MessageKind other_kind =
       kind_ == MessageKind::Request ? MessageKind::Response : MessageKind::Request;
   // A line start can begin a message (the start of the stream, after a gap, or after a
@@ -457,7 +450,7 @@ void HttpParser::start_at(std::string_view s, std::size_t pos, std::uint64_t bas
   reset_llhttp();
   std::string_view rest = s.substr(pos);
   exec_offset_ = base_offset + pos;
-  // `rest` may point into the caller's joined carry, which outlives this call.
+  // `rest` may point into join_buf_, which nothing changes during this call.
   execute(ByteView(reinterpret_cast<const std::uint8_t*>(rest.data()), rest.size()), ts);
 }
 

@@ -160,6 +160,9 @@ class HttpParser {
   llhttp_errno_t run_llhttp(const char* p, std::size_t n);
   void sync(ByteView data, Timestamp ts);
   void check_first_bytes(ByteView data, Timestamp ts);
+  // `data` after the bytes carried from the last feed (then in join_buf_); base_offset
+  // moves back by the carry.
+  std::string_view join_carry(ByteView data, std::uint64_t& base_offset);
   void hand_off(std::string_view bytes, std::uint64_t offset);
   void start_at(std::string_view s, std::size_t pos, std::uint64_t base_offset, Timestamp ts);
   void mark_began_http();
@@ -199,6 +202,7 @@ class HttpParser {
   std::uint64_t next_offset_ = 0;  // stream offset after the last byte fed
 
   std::string sync_carry_;       // tail of the last feed that may begin a message
+  std::string join_buf_;         // sync_carry_ + the next feed
   bool sync_line_start_ = true;  // the next byte fed in Sync state starts a line
   bool carry_after_binary_ = false;  // sync_carry_ follows a binary byte, not a line start
   std::string upgrade_wait_;     // bytes held in AwaitUpgrade
