@@ -99,7 +99,7 @@ std::size_t find_request_line(std::string_view line) {
   for (std::size_t v = line.find(kVersion); v != std::string_view::npos;
        v = line.find(kVersion, v + 1)) {
     const std::size_t end = v + kVersion.size();
-    if (end + 1 >= line.size() || !is_digit(line[end]) ||
+    if (v == 0 || end + 1 >= line.size() || !is_digit(line[end]) ||
         (line[end + 1] != '\r' && line[end + 1] != '\n')) {
       continue;
     }

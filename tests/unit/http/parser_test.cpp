@@ -618,9 +618,11 @@ TEST(HttpParser, SyncIgnoresStartLinesAfterTextOrNotWhole) {
   h.feed("see GET /a HTTP/1.1\r\n");            // after text: a body line quoting a request
   h.feed(std::string("\x01") + "GET /b HTTP/1.1");  // held until its line ends...
   h.feed(std::string("\x01") + "GET /c HTTP/2.0\r\n");  // ...which it does not here
+  h.feed(std::string("\x02") + " HTTP/1.1\r\n");        // a version without a request
+  h.feed(std::string("\x03") + "GET  HTTP/1.1\r\n");    // no target
   EXPECT_TRUE(h.handler.events.empty());
   EXPECT_EQ(h.parser.state(), ParserState::Sync);
-  EXPECT_EQ(h.parser.counters().sync_skipped_bytes, 21u + 16u + 18u);
+  EXPECT_EQ(h.parser.counters().sync_skipped_bytes, 21u + 16u + 18u + 12u + 16u);
 }
 
 TEST(HttpParser, EitherKindHandsBackAStartLineOfTheOtherKind) {
