@@ -12,8 +12,8 @@ build_pkgs=(
   libclang-rt-14-dev
 )
 test_pkgs=(
-  tcpdump nginx-light curl python3 python3-kafka python3-jsonschema python3-yaml
-  python3-websockets python3-lz4
+  tcpdump nginx-light curl openssl python3 python3-kafka python3-jsonschema python3-yaml
+  python3-websockets python3-lz4 python3-scapy
   iproute2 kcat procps systemd time
 )
 bench_pkgs=(tshark httpry tcpreplay wrk)

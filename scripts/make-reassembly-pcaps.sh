@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes the reassembly captures of pcaps/ from the real keepalive-get.pcap (three GETs on
-# one keep-alive connection to python3 http.server, recorded by record-pcaps.sh) by
-# dropping, swapping, duplicating, altering or resetting chosen frames: cases a real
-# stack cannot be made to produce on demand. Frame numbers are tshark's.
+# one keep-alive connection to python3 http.server, recorded by record-pcaps.sh), and
+# one from gzip-response.pcap, by dropping, swapping, duplicating, altering, resetting
+# or cutting chosen frames: cases a real stack cannot be made to produce on demand.
+# Frame numbers are tshark's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=pcaps/keepalive-get.pcap
@@ -14,4 +15,18 @@ mangle reasm-retransmitted      --dup 4 --dup 11      # a request and a response
 mangle reasm-overlap-conflict   --swap 6:8 --dup-altered 8  # resent bytes that differ
 mangle reasm-mid-stream         --keep-from 5         # capture starts after the first GET
 mangle reasm-reset-mid-body     --rst 8 --end-after 8 # server resets inside the first body
-echo "made pcaps/reasm-*.pcap from $src"
+# Picked up mid-stream, 30 bytes into the first GET's segment: that request is cut.
+mangle mid-stream-cut-request   --cut-head 4:30 --keep-from 4
+echo "made pcaps/reasm-*.pcap and pcaps/mid-stream-cut-request.pcap from $src"
+# From gzip-response.pcap (GET /text/gzip, then GET /text/deflate on one connection):
+# the last 24 bytes of the gzip body (frame 8) arrive at the front of the next status
+# line's segment (frame 11), and the capture starts at the second GET (frame 10).
+src=pcaps/gzip-response.pcap
+mangle mid-stream-binary-resync --move-tail 8:11:24 --keep-from 10
+echo "made pcaps/mid-stream-binary-resync.pcap from $src"
+# From keepalive-high-port.pcap (the same three GETs to port 62080): the capture starts
+# at the first response's body (frame 8), so the first bytes seen are body bytes and
+# the higher port is taken for the client until the next request line shows otherwise.
+src=pcaps/keepalive-high-port.pcap
+mangle mid-stream-roles --keep-from 8
+echo "made pcaps/mid-stream-roles.pcap from $src"

@@ -7,12 +7,18 @@ Only classic little-endian pcap files with Ethernet + IPv4 + TCP frames are supp
 
   mangle-pcap.py IN OUT [--drop N,..] [--swap N:M] [--dup N] [--dup-altered N]
                         [--keep-from N] [--rst N] [--end-after N]
+                        [--cut-head N:K] [--move-tail N:M:K]
 
 --dup N         inserts a retransmitted copy of frame N right after it
 --dup-altered N the same, with its last payload byte changed (an overlap conflict)
 --rst N         turns frame N into an RST+ACK without payload
 --keep-from N   drops every frame before N (a capture started mid-connection)
 --end-after N   drops every frame after N (the capture ended there)
+--cut-head N:K  drops the first K payload bytes of frame N (its sequence number moves on
+                by K): the capture point missed the start of that segment
+--move-tail N:M:K  moves the last K payload bytes of frame N to the front of frame M (a
+                stack that sends them late, with the next segment)
+Payload edits (python3-scapy) recompute the IPv4 and TCP checksums; they apply first.
 """
 import argparse
 import struct
@@ -40,6 +46,26 @@ def tcp_offsets(pkt):
     return tcp, tcp + doff
 
 
+def set_payload(f, payload, seq_delta):
+    """Frame f with a new TCP payload and its sequence number moved by seq_delta; scapy
+    rebuilds the lengths and checksums."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    pkt = Ether(bytes(f[2]))
+    tcp = pkt[TCP]
+    tcp.seq = (tcp.seq + seq_delta) % (1 << 32)
+    tcp.remove_payload()
+    tcp.add_payload(Raw(payload))
+    del pkt[IP].len, pkt[IP].chksum, tcp.chksum
+    f[2] = bytearray(bytes(pkt))
+    f[3] = len(f[2])
+
+
+def payload_of(f):
+    return bytes(f[2][tcp_offsets(f[2])[1]:])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("src")
@@ -51,8 +77,18 @@ def main():
     ap.add_argument("--rst", type=int, action="append", default=[])
     ap.add_argument("--keep-from", type=int)
     ap.add_argument("--end-after", type=int)
+    ap.add_argument("--cut-head", action="append", default=[])
+    ap.add_argument("--move-tail", action="append", default=[])
     a = ap.parse_args()
     header, frames = read_pcap(a.src)
+    for spec in a.cut_head:
+        n, k = (int(v) for v in spec.split(":"))
+        set_payload(frames[n - 1], payload_of(frames[n - 1])[k:], k)
+    for spec in a.move_tail:
+        n, m, k = (int(v) for v in spec.split(":"))
+        tail = payload_of(frames[n - 1])[-k:]
+        set_payload(frames[n - 1], payload_of(frames[n - 1])[:-k], 0)
+        set_payload(frames[m - 1], tail + payload_of(frames[m - 1]), -k)
     tagged = [(i + 1, f) for i, f in enumerate(frames)]
 
     for n in a.rst:

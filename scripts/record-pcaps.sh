@@ -13,7 +13,7 @@
 # Usage: scripts/record-pcaps.sh [--check] [SCENARIO...]     (as root, Debian 12)
 #   SCENARIO   one or more capture names, as listed by --help (default: all)
 #   --check    also compare each expected file with tshark's view (needs tshark)
-# Needs: iproute2, tcpdump, curl, nginx-light, python3, python3-websockets.
+# Needs: iproute2, tcpdump, curl, nginx-light, python3, python3-websockets, openssl.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +29,8 @@ all_scenarios=(
   websocket-upgrade chunked-trailers close-delimited http10-no-keepalive
   repeated-headers-obsfold long-headers parse-error gzip-response
   close-no-response capture-ended
+  ambiguous-length http-minor-version invalid-status broken-after-status not-http-mixed
+  keepalive-high-port
 )
 
 check=0
@@ -424,7 +426,7 @@ rec_parse_error() {
   pyclient garbage "$srv4" 8080
   ccurl "$origin/index.html"
   finish 8080 <<EOF
-0 - - - parse_error
+0 - - - none
 1 GET /index.html 200 complete
 EOF
 }
@@ -458,6 +460,90 @@ rec_capture_ended() {
 0 GET /slow - capture_ended
 EOF
   reap "$slow"
+}
+
+# Responses that break the rules in one way each (origin.py's /faulty/ routes).
+rec_ambiguous_length() {
+  cap_start ambiguous-length
+  pyclient te-cl "$srv4" 8080
+  finish 8080 <<EOF
+0 GET /faulty/te-cl 200 complete ambiguous_length
+0 GET /index.html 200 complete
+EOF
+}
+
+rec_http_minor_version() {
+  cap_start http-minor-version
+  pyclient http12 "$srv4" 8080
+  finish 8080 <<EOF
+0 GET /faulty/http12 200 complete
+0 GET /index.html 200 complete
+EOF
+}
+
+rec_invalid_status() {
+  cap_start invalid-status
+  pyclient bad-status "$srv4" 8080
+  finish 8080 <<EOF
+0 GET /faulty/bad-status - parse_error
+EOF
+}
+
+rec_broken_after_status() {
+  cap_start broken-after-status
+  pyclient broken-404 "$srv4" 8080
+  finish 8080 <<EOF
+0 GET /faulty/broken-404 404 parse_error
+EOF
+}
+
+# HTTP connections among TLS (openssl s_server, curl https), SSH, SMTP and PostgreSQL
+# openings (foreign.py): only the HTTP ones make records.
+rec_not_http_mixed() {
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=offpath.test \
+    -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+  bg "$ns_s" "$work/tls.log" openssl s_server -accept "$srv4:8443" -cert "$work/tls.crt" \
+    -key "$work/tls.key" -www -quiet
+  local tls=$bg_pid
+  bg "$ns_s" "$work/foreign.log" "$py" "$scen/foreign.py" server "$srv4"
+  local foreign=$bg_pid
+  wait_for 5 listening 8443
+  wait_for 5 listening 2222
+  wait_for 5 listening 2525
+  wait_for 5 listening 5432
+  cap_start not-http-mixed
+  ccurl "$origin/index.html"
+  ccurl -k "https://$srv4:8443/"
+  local proto
+  for proto in ssh smtp pg; do
+    cli timeout 20 "$py" "$scen/foreign.py" "$proto" "$srv4" >"$work/client.log" 2>&1 ||
+      die "foreign client '$proto' failed: $(tail -n 5 "$work/client.log")"
+  done
+  ccurl "$origin/style.css"
+  finish 8080 <<EOF
+0 GET /index.html 200 complete
+1 GET /style.css 200 complete
+EOF
+  stop "$foreign"
+  stop "$tls"
+}
+
+# keepalive-get against an origin on port 62080, above every ephemeral port: the
+# source of mid-stream-roles (scripts/make-reassembly-pcaps.sh), where the port guess
+# for the client is wrong.
+rec_keepalive_high_port() {
+  bg "$ns_s" "$work/origin-high.log" "$py" "$scen/origin.py" --bind "$srv4" --port 62080
+  local high=$bg_pid
+  wait_for 5 listening 62080
+  cap_start keepalive-high-port
+  ccurl "http://$srv4:62080/index.html" "http://$srv4:62080/style.css" \
+    "http://$srv4:62080/api/items?page=2"
+  finish 62080 <<EOF
+0 GET /index.html 200 complete
+0 GET /style.css 200 complete
+0 GET /api/items?page=2 200 complete
+EOF
+  stop "$high"
 }
 
 # --- main ---------------------------------------------------------------------

@@ -7,6 +7,10 @@ Usage: clients.py SCENARIO HOST PORT
   obsfold     a GET with an obs-fold (continuation line) header
   garbage     binary bytes that are not HTTP, then read until the server closes
   websocket   python3-websockets client: Upgrade, two messages, close handshake
+  te-cl       GET /faulty/te-cl (Transfer-Encoding and Content-Length), then GET /index.html
+  http12      GET /faulty/http12 (an HTTP/1.2 status line), then GET /index.html
+  bad-status  GET /faulty/bad-status (a two-digit status code; the server closes)
+  broken-404  GET /faulty/broken-404 (a 404 whose header block breaks; the server closes)
 
 Each client uses a real TCP socket, bounds every wait with a timeout, prints what
 it received in one line per message to stdout, and exits non-zero if the server's
@@ -70,6 +74,56 @@ def pipelined(host, port):
     lines = status_lines(got)
     print("\n".join(line.decode() for line in lines))
     return len(lines) == 3 and all(line.split()[1] == b"200" for line in lines)
+
+
+def read_idle(s, idle=0.3):
+    """Reads until the peer closes or sends nothing for `idle` seconds."""
+    data = b""
+    s.settimeout(idle)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    s.settimeout(TIMEOUT)
+    return data
+
+
+def faulty(host, port, path, then_index):
+    """GET `path` (an origin route that answers wrongly); with then_index, one more
+    GET /index.html on the same connection, asking it to close."""
+    hosthdr = host_header(host, port)
+    with connect(host, port) as s:
+        s.sendall(request(b"GET", path, hosthdr))
+        got = read_idle(s) if then_index else read_until_close(s)
+        print("first answer starts %r" % got[:40])
+        if not got:
+            return False
+        if then_index:
+            s.sendall(request(b"GET", b"/index.html", hosthdr, b"Connection: close\r\n"))
+            rest = read_until_close(s)
+            print("second answer starts %r" % rest[:40])
+            return rest.startswith(b"HTTP/1.1 200")
+    return True
+
+
+def te_cl(host, port):
+    return faulty(host, port, b"/faulty/te-cl", True)
+
+
+def http12(host, port):
+    return faulty(host, port, b"/faulty/http12", True)
+
+
+def bad_status(host, port):
+    return faulty(host, port, b"/faulty/bad-status", False)
+
+
+def broken_404(host, port):
+    return faulty(host, port, b"/faulty/broken-404", False)
 
 
 def recv_exact(s, n):
@@ -164,6 +218,10 @@ SCENARIOS = {
     "obsfold": obsfold,
     "garbage": garbage,
     "websocket": websocket,
+    "te-cl": te_cl,
+    "http12": http12,
+    "bad-status": bad_status,
+    "broken-404": broken_404,
 }
 
 

@@ -6,9 +6,12 @@ Usage: expected.py PCAP SERVER_PORT < SPEC > EXPECTED.jsonl
        expected.py --check PCAP SERVER_PORT EXPECTED.jsonl
 
 SPEC has one line per exchange, in the order the requests start on the wire:
-    CONN METHOD URI STATUS OUTCOME
+    CONN METHOD URI STATUS OUTCOME [ANOMALIES]
 CONN is the 0-based index of the connection in the order of its first SYN to
-SERVER_PORT; "-" stands for null (METHOD, URI, STATUS). The client address and
+SERVER_PORT; "-" stands for null (METHOD, URI, STATUS). OUTCOME "none" says that the
+connection makes no record (neither direction is HTTP): the line writes nothing.
+ANOMALIES, when given, is the comma-separated list of the record's anomalies (all of
+them: the replay test then compares the list). The client address and
 port of each connection are read from the capture, so a re-recording (new
 ephemeral ports) gives a consistent file. Every connection in the capture must be
 used by the spec and every CONN must exist in the capture, or this exits 1.
@@ -102,19 +105,24 @@ def write(pcap, server_port):
         if not line.strip():
             continue
         fields = line.split()
-        if len(fields) != 5:
-            raise SystemExit("spec line %d: want CONN METHOD URI STATUS OUTCOME" % n)
-        idx, method, uri, status, outcome = fields
+        if len(fields) not in (5, 6):
+            raise SystemExit("spec line %d: want CONN METHOD URI STATUS OUTCOME [ANOMALIES]" % n)
+        idx, method, uri, status, outcome = fields[:5]
         idx = int(idx)
         if idx >= len(conns):
             raise SystemExit("%s: spec wants connection %d, capture has %d connection(s) to port %d"
                              % (pcap, idx, len(conns), server_port))
-        if outcome not in OUTCOMES:
+        if outcome not in OUTCOMES | {"none"}:
             raise SystemExit("spec line %d: unknown outcome %s" % (n, outcome))
         used.add(idx)
+        if outcome == "none":
+            continue
         status = null(status)
-        print(json.dumps({"conn": conns[idx], "method": null(method), "uri": null(uri),
-                          "status": int(status) if status else None, "outcome": outcome}))
+        row = {"conn": conns[idx], "method": null(method), "uri": null(uri),
+               "status": int(status) if status else None, "outcome": outcome}
+        if len(fields) == 6:
+            row["anomalies"] = sorted(fields[5].split(","))
+        print(json.dumps(row))
     if used != set(range(len(conns))):
         raise SystemExit("%s: capture has %d connection(s) to port %d, spec uses %s"
                          % (pcap, len(conns), server_port, sorted(used)))

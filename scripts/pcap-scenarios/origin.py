@@ -220,6 +220,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = json.dumps({"uri_bytes": len(self.path), "trace_bytes": len(trace)}).encode()
         self.reply(200, body + b"\n", "application/json", head=head)
 
+    # Responses real servers get wrong (written raw, as such a server would).
+    def get_te_cl(self, query, head):
+        """Both Transfer-Encoding: chunked and a Content-Length that disagrees with it
+        (5 against 12 chunk bytes); the connection stays open."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n"
+                         b"c\r\nhello chunk!\r\n0\r\n\r\n")
+
+    def get_http12(self, query, head):
+        """A status line with version HTTP/1.2; the connection stays open."""
+        self.wfile.write(b"HTTP/1.2 200 OK\r\nContent-Type: text/plain\r\n"
+                         b"Content-Length: 3\r\n\r\nok\n")
+
+    def get_bad_status(self, query, head):
+        """A two-digit status code, then the connection is closed."""
+        self.close_connection = True
+        self.wfile.write(b"HTTP/1.1 20 OK\r\nContent-Length: 3\r\n\r\nok\n")
+
+    def get_broken_404(self, query, head):
+        """A valid 404 status line followed by a header line without a colon."""
+        self.close_connection = True
+        self.wfile.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n"
+                         b"Bad Header Line\r\n\r\nno\n")
+
     def get_compressed(self, query, head):
         coding = self.path.rsplit("/", 1)[-1]
         data = gzip.compress(TEXT, mtime=0) if coding == "gzip" else zlib.compress(TEXT)
@@ -229,6 +253,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 GET_ROUTES = {
+    "/faulty/te-cl": Handler.get_te_cl,
+    "/faulty/http12": Handler.get_http12,
+    "/faulty/bad-status": Handler.get_bad_status,
+    "/faulty/broken-404": Handler.get_broken_404,
     "/": Handler.get_index,
     "/index.html": Handler.get_index,
     "/style.css": Handler.get_style,

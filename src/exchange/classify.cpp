@@ -47,12 +47,14 @@ Classification classify(const Exchange& ex, const ClassifyOptions& options) {
     c.failed = (options.failed_outcomes & (1u << static_cast<unsigned>(ex.outcome))) != 0;
   }
   // A response cut short by a reset, a close or a timeout never reached the client whole,
-  // whatever its status line said: it fails like no response at all.
+  // whatever its status line said: it fails like no response at all. One that broke
+  // after its status line (a 200 with a malformed header) is a parse error.
   if (!c.failed && ex.response && !ex.response->complete && ex.outcome != Outcome::Complete &&
       ex.outcome != Outcome::OrphanResponse &&
       (options.failed_outcomes & (1u << static_cast<unsigned>(ex.outcome))) != 0) {
     c.failed = true;
-    c.error_type = ErrorType::BackendUnavailable;
+    c.error_type =
+        ex.outcome == Outcome::ParseError ? ErrorType::ParseError : ErrorType::BackendUnavailable;
   }
   if (!c.failed && options.slow_ms > 0) {
     double ms = latency_ms(ex);

@@ -22,7 +22,7 @@ std::string_view to_string(Outcome outcome) {
 std::string_view anomaly::name(std::uint32_t bit_index) {
   static constexpr std::string_view kNames[kCount] = {
       "gap", "request_incomplete", "response_incomplete", "headers_truncated",
-      "uri_truncated", "overlap_conflict", "mid_stream", "upgraded"};
+      "uri_truncated", "overlap_conflict", "mid_stream", "upgraded", "ambiguous_length"};
   return bit_index < kCount ? kNames[bit_index] : "unknown";
 }
 

@@ -42,7 +42,8 @@ inline constexpr std::uint32_t kUriTruncated = 1u << 4;       // URI limit hit
 inline constexpr std::uint32_t kOverlapConflict = 1u << 5;    // retransmissions disagreed
 inline constexpr std::uint32_t kMidStream = 1u << 6;          // connection picked up mid-stream
 inline constexpr std::uint32_t kUpgraded = 1u << 7;           // connection left HTTP (101/CONNECT)
-inline constexpr std::uint32_t kCount = 8;
+inline constexpr std::uint32_t kAmbiguousLength = 1u << 8;    // Transfer-Encoding and Content-Length
+inline constexpr std::uint32_t kCount = 9;
 std::string_view name(std::uint32_t bit_index);
 }  // namespace anomaly
 

@@ -8,6 +8,7 @@ std::uint32_t message_anomalies(const HttpMessage& m) {
   if (m.gap) a |= anomaly::kGap;
   if (m.headers_truncated) a |= anomaly::kHeadersTruncated;
   if (m.uri_truncated) a |= anomaly::kUriTruncated;
+  if (m.ambiguous_length) a |= anomaly::kAmbiguousLength;
   return a;
 }
 

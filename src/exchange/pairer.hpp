@@ -37,6 +37,11 @@ class Pairer final : public MessageHandler {
 
   // The request parser, so that upgrades can be resolved. Must be set before use.
   void set_request_parser(HttpParser* parser) { request_parser_ = parser; }
+  // The roles of a connection picked up mid-stream were guessed wrong (no message yet).
+  void set_endpoints(const Endpoint& client, const Endpoint& server) {
+    ctx_.client = client;
+    ctx_.server = server;
+  }
   // Highest client-stream offset the server has acknowledged (from server segments).
   void set_server_ack(std::uint64_t offset) { server_ack_ = offset; have_server_ack_ = true; }
 

@@ -36,6 +36,7 @@ struct HttpMessage {
   bool chunked = false;
   bool keep_alive = true;
   bool upgrade = false;
+  bool ambiguous_length = false;   // both Transfer-Encoding and Content-Length (read by TE)
 
   std::uint64_t body_size = 0;      // entity bytes (chunked framing removed), gaps included
   std::uint64_t body_missing = 0;   // body bytes lost in gaps

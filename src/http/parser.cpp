@@ -22,6 +22,7 @@ const llhttp_settings_t& settings() {
     st.on_status = [](llhttp_t* p, const char* at, std::size_t n) {
       return self(p).cb_status(at, n);
     };
+    st.on_status_complete = [](llhttp_t* p) { return self(p).cb_status_complete(); };
     st.on_version = [](llhttp_t* p, const char* at, std::size_t n) {
       return self(p).cb_version(at, n);
     };
@@ -79,6 +80,121 @@ StartMatch match_response_start(std::string_view s) {
   return StartMatch::No;
 }
 
+StartMatch match_start(MessageKind kind, std::string_view s) {
+  return kind == MessageKind::Request ? match_request_start(s) : match_response_start(s);
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Printable ASCII or the whitespace of text lines.
+bool is_text(char c) {
+  return (c >= 0x20 && c <= 0x7e) || c == '\t' || c == '\r' || c == '\n';
+}
+
+// A whole request line inside `line` (which ends at its '\n' or at the end of the data):
+// a known method, SP, a visible target, SP, "HTTP/1.d", CR or LF. Returns where the
+// method begins, or npos.
+std::size_t find_request_line(std::string_view line) {
+  constexpr std::string_view kVersion = " HTTP/1.";
+  for (std::size_t v = line.find(kVersion); v != std::string_view::npos;
+       v = line.find(kVersion, v + 1)) {
+    const std::size_t end = v + kVersion.size();
+    if (v == 0 || end + 1 >= line.size() || !is_digit(line[end]) ||
+        (line[end + 1] != '\r' && line[end + 1] != '\n')) {
+      continue;
+    }
+    const std::size_t sp = line.rfind(' ', v - 1);
+    if (sp == std::string_view::npos || sp + 1 == v) continue;
+    std::string_view target = line.substr(sp + 1, v - sp - 1);
+    if (!std::all_of(target.begin(), target.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+      continue;
+    }
+    std::size_t best = std::string_view::npos;
+    for (std::string_view m : kMethods) {
+      if (sp >= m.size() && line.substr(sp - m.size(), m.size()) == m) {
+        best = std::min(best, sp - m.size());  // the longest method that fits
+      }
+    }
+    if (best != std::string_view::npos) return best;
+  }
+  return std::string_view::npos;
+}
+
+// A status line inside `line`: "HTTP/1.d SP ddd" then SP, CR or LF. Returns its
+// position, or npos.
+std::size_t find_status_line(std::string_view line) {
+  constexpr std::string_view kPrefix = "HTTP/1.";
+  for (std::size_t p = line.find(kPrefix); p != std::string_view::npos;
+       p = line.find(kPrefix, p + 1)) {
+    if (p + 12 >= line.size()) return std::string_view::npos;
+    std::string_view t = line.substr(p + 7, 6);  // "1 200 "
+    if (is_digit(t[0]) && t[1] == ' ' && is_digit(t[2]) && is_digit(t[3]) && is_digit(t[4]) &&
+        (t[5] == ' ' || t[5] == '\r' || t[5] == '\n')) {
+      return p;
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::size_t find_start_line(MessageKind kind, std::string_view line) {
+  return kind == MessageKind::Request ? find_request_line(line) : find_status_line(line);
+}
+
+// How far the first line of a stream seen from its start may be read before deciding
+// whether a request line with an unknown method is one.
+constexpr std::size_t kMaxFirstLine = 2048;
+
+// The first bytes of a stream: do they begin a request line? A known method decides at
+// once (as in Sync); another token (e.g. "BREW") only when its line ends in HTTP/1.x,
+// so that "EHLO host" or "AUTH x" are not taken for requests.
+StartMatch match_first_request(std::string_view s) {
+  StartMatch known = match_request_start(s);
+  if (known != StartMatch::No) return known;
+  constexpr std::size_t kMaxToken = 24;
+  std::size_t i = 0;
+  while (i < s.size() && i < kMaxToken &&
+         ((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' || s[i] == '_')) {
+    ++i;
+  }
+  if (i == 0) return StartMatch::No;
+  if (i == s.size()) return i < kMaxToken ? StartMatch::NeedMore : StartMatch::No;
+  if (s[i] != ' ') return StartMatch::No;
+  std::size_t nl = s.find('\n');
+  if (nl == std::string_view::npos) {
+    return s.size() < kMaxFirstLine ? StartMatch::NeedMore : StartMatch::Yes;
+  }
+  std::string_view line = s.substr(0, nl);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  constexpr std::string_view kVersion = " HTTP/1.";
+  const bool versioned = line.size() > kVersion.size() && is_digit(line.back()) &&
+                         line.substr(line.size() - kVersion.size() - 1, kVersion.size()) ==
+                             kVersion;
+  return versioned ? StartMatch::Yes : StartMatch::No;
+}
+
+// Up to `n` bytes of `s` for a record: printable ASCII kept, others as \xHH.
+std::string printable(std::string_view s, std::size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : s.substr(0, n)) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && c != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+// Bytes after a binary byte held in Sync state while their line is incomplete.
+constexpr std::size_t kMaxSyncCarry = 8192;
+
+// First bytes of a NotHttp direction kept, in case the peer turns out to speak HTTP.
+constexpr std::size_t kNotHttpHead = 512;
+
 constexpr std::size_t kZeroChunk = 65536;
 constexpr std::size_t kTypicalHeaders = 8;
 const std::array<char, kZeroChunk> kZeros{};
@@ -107,6 +223,12 @@ void HttpParser::reset_llhttp() {
   // Accept header values real servers accept (bare LF line ends, odd bytes): offpath does
   // not forward anything, so leniency cannot be turned into request smuggling here.
   llhttp_set_lenient_headers(&parser_, 1);
+  // Both Transfer-Encoding and Content-Length: read by Transfer-Encoding (RFC 9112 6.3),
+  // as the peers will, and flag it (HttpMessage::ambiguous_length).
+  llhttp_set_lenient_chunked_length(&parser_, 1);
+  // HTTP/1.2 and other 1.x minors: read as 1.1 (RFC 9110 2.5). llhttp 8.1 has the flag
+  // but no setter for it.
+  parser_.lenient_flags |= LENIENT_VERSION;
   in_message_ = false;
   in_body_ = false;
   body_until_eof_ = false;
@@ -117,6 +239,49 @@ void HttpParser::reset_llhttp() {
 
 void HttpParser::start(bool at_message_start) {
   state_ = at_message_start ? ParserState::Parsing : ParserState::Sync;
+  check_start_ = at_message_start;
+}
+
+bool HttpParser::take_handoff(std::string& bytes, std::uint64_t& offset) {
+  if (!has_handoff_) return false;
+  has_handoff_ = false;
+  bytes = std::move(handoff_);
+  handoff_.clear();
+  offset = handoff_offset_;
+  return true;
+}
+
+void HttpParser::swap_streams(HttpParser& other) {
+  std::swap(sync_carry_, other.sync_carry_);
+  std::swap(carry_after_binary_, other.carry_after_binary_);
+  std::swap(sync_line_start_, other.sync_line_start_);
+  std::swap(sync_after_binary_, other.sync_after_binary_);
+}
+
+void HttpParser::mark_began_http() {
+  if (began_http_) return;
+  began_http_ = true;
+  if (peer_ != nullptr) peer_->reject_not_http(exec_ts_);
+}
+
+void HttpParser::reject_not_http(Timestamp ts) {
+  if (state_ != ParserState::NotHttp) return;
+  ++counters_.parse_errors;
+  counters_.failed_bytes += not_http_bytes_;
+  not_http_bytes_ = 0;
+  state_ = ParserState::Failed;
+  begin_failed_message(not_http_ts_, 0);
+  current_.last_byte = ts;
+  // A text line (e.g. "CCM_POST /HTTP/1.1") still says what was asked; binary bytes
+  // (a TLS ClientHello) are not made into a method.
+  std::string_view head = not_http_head_;
+  std::string_view first_line = head.substr(0, head.find('\n'));
+  if (kind_ == MessageKind::Request && std::all_of(first_line.begin(), first_line.end(), is_text)) {
+    salvage_request_line(head, 0);
+  }
+  std::string detail = "not HTTP: \"" + printable(head, 32) + "\"";
+  not_http_head_ = std::string();
+  abort_message(AbortReason::ParseError, detail);
 }
 
 std::uint64_t HttpParser::offset_of(const char* at) const {
@@ -131,7 +296,11 @@ void HttpParser::feed(std::uint64_t offset, ByteView data, Timestamp ts) {
       sync(data, ts);
       return;
     case ParserState::Parsing:
-      execute(data, ts);
+      if (check_start_) {
+        check_first_bytes(data, ts);
+      } else {
+        execute(data, ts);
+      }
       return;
     case ParserState::AwaitUpgrade: {
       std::size_t room = limits_.max_upgrade_wait_bytes - std::min<std::size_t>(
@@ -148,64 +317,147 @@ void HttpParser::feed(std::uint64_t offset, ByteView data, Timestamp ts) {
     case ParserState::Failed:
       counters_.failed_bytes += data.size();
       return;
+    case ParserState::NotHttp:
+      not_http_bytes_ += data.size();
+      return;
   }
+}
+
+// The first bytes of a stream seen from its start (held until they decide, at most
+// kMaxFirstLine bytes).
+std::string_view HttpParser::join_carry(ByteView data, std::uint64_t& base_offset) {
+  if (sync_carry_.empty()) return as_chars(data);
+  base_offset -= sync_carry_.size();
+  join_buf_.assign(sync_carry_);  // a member: its capacity stays for the next join
+  join_buf_.append(as_chars(data));
+  sync_carry_.clear();
+  return join_buf_;
+}
+
+void HttpParser::check_first_bytes(ByteView data, Timestamp ts) {
+  if (sync_carry_.empty()) not_http_ts_ = ts;
+  std::uint64_t base_offset = exec_offset_;
+  std::string_view s = join_carry(data, base_offset);
+  StartMatch m = kind_ == MessageKind::Request ? match_first_request(s) : match_response_start(s);
+  if (m == StartMatch::NeedMore) {
+    sync_carry_.assign(s);
+    return;
+  }
+  check_start_ = false;
+  if (m == StartMatch::No && (peer_ == nullptr || !peer_->began_http())) {
+    state_ = ParserState::NotHttp;
+    not_http_head_.assign(s.substr(0, kNotHttpHead));
+    not_http_bytes_ += s.size();
+    return;
+  }
+  exec_offset_ = base_offset;
+  execute(ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()), ts);
 }
 
 void HttpParser::sync(ByteView data, Timestamp ts) {
   // Join the carried tail of the previous feed, if any, so that a message start split
-  // across two segments is still found.
-  std::string joined;
-  std::string_view s = as_chars(data);
+  // across two segments is still found. A carry begins a line, or follows a binary byte
+  // (carry_after_binary_).
+  const bool starts_with_carry = !sync_carry_.empty();
   std::uint64_t base_offset = exec_offset_;
-  const bool starts_with_carry = !sync_carry_.empty();  // a carry always begins a line
-  if (starts_with_carry) {
-    joined = sync_carry_;
-    joined.append(s);
-    base_offset -= sync_carry_.size();
-    s = joined;
-    sync_carry_.clear();
-  }
-  auto matcher = kind_ == MessageKind::Request ? match_request_start : match_response_start;
-  // Only a line start can begin a message: the start of the stream, after a gap, or
-  // after a '\n'. A feed boundary in the middle of a line is not one.
-  std::size_t pos = 0;
-  if (!sync_line_start_ && !starts_with_carry) {
-    std::size_t nl = s.find('\n');
-    if (nl == std::string_view::npos) {
-      counters_.sync_skipped_bytes += s.size();
-      return;
-    }
-    pos = nl + 1;
-  }
+  std::string_view s = join_carry(data, base_offset);
+  const MessageKind other_kind =
+      kind_ == MessageKind::Request ? MessageKind::Response : MessageKind::Request;
+  // A line start can begin a message (the start of the stream, after a gap, or after a
+  // '\n'; a feed boundary in the middle of a line is not one), and so can a whole start
+  // line right after a binary byte (a body or a foreign protocol ends, HTTP follows).
+  bool line_start = starts_with_carry ? !carry_after_binary_ : sync_line_start_;
+  bool after_binary = starts_with_carry ? carry_after_binary_ : sync_after_binary_;
+  carry_after_binary_ = false;
   sync_line_start_ = !s.empty() && s.back() == '\n';
+  sync_after_binary_ = !s.empty() && !is_text(s.back());
+  std::size_t pos = 0;
   while (pos < s.size()) {
-    StartMatch m = matcher(s.substr(pos));
-    if (m == StartMatch::Yes) {
-      counters_.sync_skipped_bytes += pos;
-      ++counters_.resyncs;
-      state_ = ParserState::Parsing;
-      reset_llhttp();
+    const std::size_t nl = s.find('\n', pos);
+    const std::size_t line_end = nl == std::string_view::npos ? s.size() : nl + 1;
+    if (line_start) {
       std::string_view rest = s.substr(pos);
-      exec_offset_ = base_offset + pos;
-      // `rest` may point into `joined`, which lives until the end of this call.
-      execute(ByteView(reinterpret_cast<const std::uint8_t*>(rest.data()), rest.size()), ts);
-      return;
+      StartMatch own = match_start(kind_, rest);
+      StartMatch other = either_kind_ ? match_start(other_kind, rest) : StartMatch::No;
+      if (own == StartMatch::Yes) return start_at(s, pos, base_offset, ts);
+      if (other == StartMatch::Yes) {
+        counters_.sync_skipped_bytes += pos;
+        return hand_off(s.substr(pos), base_offset + pos);
+      }
+      if (own == StartMatch::NeedMore || other == StartMatch::NeedMore) {
+        counters_.sync_skipped_bytes += pos;
+        sync_carry_.assign(rest);
+        return;
+      }
     }
-    if (m == StartMatch::NeedMore) {
-      counters_.sync_skipped_bytes += pos;
-      sync_carry_.assign(s.substr(pos));
-      return;
+    // A start line inside this line, after a binary byte.
+    for (std::size_t from = pos + (line_start ? 1 : 0); from < line_end;) {
+      std::string_view line = s.substr(from, line_end - from);
+      std::size_t own = find_start_line(kind_, line);
+      std::size_t other = either_kind_ ? find_start_line(other_kind, line) : std::string_view::npos;
+      std::size_t at = std::min(own, other);
+      if (at == std::string_view::npos) break;
+      const bool binary_before = from + at == 0 ? after_binary : !is_text(s[from + at - 1]);
+      if (!binary_before) {
+        from += at + 1;
+        continue;
+      }
+      if (at == own) return start_at(s, from + at, base_offset, ts);
+      counters_.sync_skipped_bytes += from + at;
+      return hand_off(s.substr(from + at), base_offset + from + at);
     }
-    std::size_t nl = s.find('\n', pos);
-    if (nl == std::string_view::npos) break;
-    pos = nl + 1;
+    if (line_end == s.size() && s.back() != '\n') {
+      // The last line is cut by the end of the feed: a start line may begin after its
+      // last binary byte and end in the next feed. Keep that tail (bounded).
+      std::size_t b = line_end;
+      while (b > pos && is_text(s[b - 1])) --b;
+      const bool after = b > pos || (!line_start && after_binary);
+      const std::size_t tail = s.size() - b;
+      const bool may_start =
+          tail > 0 && ((either_kind_ || kind_ == MessageKind::Request) ? (s[b] >= 'A' && s[b] <= 'Z')
+                                                                       : s[b] == 'H');
+      if (after && may_start && tail <= kMaxSyncCarry) {
+        counters_.sync_skipped_bytes += b;
+        sync_carry_.assign(s.substr(b));
+        carry_after_binary_ = true;
+        return;
+      }
+    }
+    pos = line_end;
+    line_start = true;
   }
   counters_.sync_skipped_bytes += s.size();
+}
+
+// `bytes` begin with a start line of the other kind: kept for take_handoff, and Sync's
+// view of the stream is that of their first byte (where the other parser takes over).
+void HttpParser::hand_off(std::string_view bytes, std::uint64_t offset) {
+  handoff_.assign(bytes);
+  handoff_offset_ = offset;
+  has_handoff_ = true;
+  sync_carry_.clear();
+  carry_after_binary_ = false;
+  sync_line_start_ = true;
+  sync_after_binary_ = false;
+}
+
+void HttpParser::start_at(std::string_view s, std::size_t pos, std::uint64_t base_offset,
+                          Timestamp ts) {
+  counters_.sync_skipped_bytes += pos;
+  ++counters_.resyncs;
+  state_ = ParserState::Parsing;
+  sync_after_binary_ = false;
+  reset_llhttp();
+  std::string_view rest = s.substr(pos);
+  exec_offset_ = base_offset + pos;
+  // `rest` may point into join_buf_, which nothing changes during this call.
+  execute(ByteView(reinterpret_cast<const std::uint8_t*>(rest.data()), rest.size()), ts);
 }
 
 void HttpParser::execute(ByteView data, Timestamp ts) {
   const char* p = reinterpret_cast<const char*>(data.data());
   exec_base_ = p;
+  exec_end_ = p + data.size();
   exec_ts_ = ts;
   llhttp_errno_t err = run_llhttp(p, data.size());
   if (err == HPE_OK) return;
@@ -237,18 +489,26 @@ void HttpParser::execute(ByteView data, Timestamp ts) {
   // A real parse error: report the message in progress and stop parsing this direction.
   ++counters_.parse_errors;
   std::string detail = llhttp_errno_name(err);
-  if (const char* reason = llhttp_get_error_reason(&parser_); reason != nullptr) {
+  if (!error_detail_.empty()) {
+    detail = std::move(error_detail_);
+    error_detail_.clear();
+  } else if (const char* reason = llhttp_get_error_reason(&parser_); reason != nullptr) {
     detail += ": ";
     detail += reason;
   }
+  if (detail.rfind("HPE_", 0) == 0 && kind_ == MessageKind::Response && current_.status == 0) {
+    // The status line itself was refused: say what it was.
+    std::string_view text = as_chars(data);
+    std::size_t line_start = text.rfind('\n', consumed == 0 ? 0 : consumed - 1);
+    line_start = line_start == std::string_view::npos || line_start >= consumed ? 0 : line_start + 1;
+    std::string_view line = text.substr(line_start);
+    line = line.substr(0, line.find_first_of("\r\n"));
+    detail += " in \"" + printable(line, 128) + "\"";
+  }
   if (!in_message_) {
     // The error came before llhttp saw a message begin: still one aborted message.
-    current_ = HttpMessage{};
-    current_.kind = kind_;
-    current_.first_byte = ts;
-    current_.stream_offset = exec_offset_;
-    in_message_ = true;
-    handler_.on_message_begin(kind_, current_);
+    begin_failed_message(ts, exec_offset_);
+    mark_began_http();
   }
   if (kind_ == MessageKind::Request && (current_.method.empty() || current_.uri.empty())) {
     salvage_request_line(as_chars(data), consumed);
@@ -321,6 +581,16 @@ void HttpParser::salvage_request_line(std::string_view data, std::size_t error_p
   }
 }
 
+// A message that is about to be aborted without llhttp having begun it.
+void HttpParser::begin_failed_message(Timestamp first_byte, std::uint64_t offset) {
+  current_ = HttpMessage{};
+  current_.kind = kind_;
+  current_.first_byte = first_byte;
+  current_.stream_offset = offset;
+  in_message_ = true;
+  handler_.on_message_begin(kind_, current_);
+}
+
 void HttpParser::abort_message(AbortReason reason, std::string_view detail) {
   if (!in_message_) return;
   if (!field_.empty() && keep_header_ && current_.headers.size() < 1000) {
@@ -338,6 +608,7 @@ void HttpParser::abort_message(AbortReason reason, std::string_view detail) {
 void HttpParser::gap(std::uint64_t length, Timestamp ts) {
   next_offset_ += length;
   sync_carry_.clear();
+  carry_after_binary_ = false;
   sync_line_start_ = true;
   switch (state_) {
     case ParserState::Sync:
@@ -349,6 +620,9 @@ void HttpParser::gap(std::uint64_t length, Timestamp ts) {
       return;
     case ParserState::Failed:
       counters_.failed_bytes += length;
+      return;
+    case ParserState::NotHttp:
+      not_http_bytes_ += length;
       return;
     case ParserState::Parsing:
       break;
@@ -375,6 +649,7 @@ void HttpParser::gap(std::uint64_t length, Timestamp ts) {
   if (in_message_) abort_message(AbortReason::Gap, "gap in stream");
   reset_llhttp();
   state_ = ParserState::Sync;
+  check_start_ = false;
 }
 
 void HttpParser::finish(Timestamp ts) {
@@ -388,7 +663,7 @@ void HttpParser::finish(Timestamp ts) {
     upgrade_wait_.clear();
   }
   if (in_message_) abort_message(AbortReason::EndOfStream, "stream ended");
-  state_ = ParserState::Failed;
+  if (state_ != ParserState::NotHttp) state_ = ParserState::Failed;
 }
 
 void HttpParser::resolve_upgrade(bool accepted, Timestamp ts) {
@@ -425,6 +700,7 @@ int HttpParser::cb_message_begin() {
   in_body_ = false;
   saw_start_ = false;
   handler_.on_message_begin(kind_, current_);
+  mark_began_http();
   return 0;
 }
 
@@ -448,6 +724,28 @@ int HttpParser::cb_url(const char* at, std::size_t len) {
 int HttpParser::cb_status(const char* at, std::size_t len) {
   if (current_.reason.size() < 512) current_.reason.append(at, std::min<std::size_t>(len, 512));
   return 0;
+}
+
+// The status line is read: its code is kept even if the rest of the response fails.
+// A code that is not three digits (llhttp takes "20" and "000") makes it a parse error.
+int HttpParser::cb_status_complete() {
+  current_.status = parser_.status_code;
+  current_.version_major = parser_.http_major;
+  current_.version_minor = parser_.http_major == 1 ? std::min<int>(parser_.http_minor, 1)
+                                                   : parser_.http_minor;
+  if (current_.status >= 100 && current_.status <= 999) return 0;
+  current_.status = 0;
+  error_detail_ = "invalid status code in \"" + printable(start_line_text(), 128) + "\"";
+  return -1;
+}
+
+// The start line of the message being parsed, as far as the bytes being executed hold it.
+std::string HttpParser::start_line_text() const {
+  if (exec_base_ == nullptr || current_.stream_offset < exec_offset_) return {};
+  const char* p = exec_base_ + (current_.stream_offset - exec_offset_);
+  if (p >= exec_end_) return {};
+  std::string_view line(p, static_cast<std::size_t>(exec_end_ - p));
+  return std::string(line.substr(0, line.find_first_of("\r\n")));
 }
 
 int HttpParser::cb_version(const char* at, std::size_t len) {
@@ -498,7 +796,11 @@ int HttpParser::cb_header_value_complete() {
 int HttpParser::cb_headers_complete() {
   current_.headers_end = exec_ts_;
   current_.version_major = parser_.http_major;
-  current_.version_minor = parser_.http_minor;
+  // HTTP/1.2 and later minors are read as 1.1 (LENIENT_VERSION).
+  current_.version_minor = parser_.http_major == 1 ? std::min<int>(parser_.http_minor, 1)
+                                                   : parser_.http_minor;
+  current_.ambiguous_length =
+      (parser_.flags & F_CONTENT_LENGTH) != 0 && (parser_.flags & F_TRANSFER_ENCODING) != 0;
   current_.chunked = (parser_.flags & F_CHUNKED) != 0;
   current_.upgrade = parser_.upgrade != 0;
   current_.keep_alive = llhttp_should_keep_alive(&parser_) != 0;

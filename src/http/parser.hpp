@@ -4,8 +4,18 @@
 // 204, 304, CONNECT, Upgrade: llhttp's on_headers_complete returning 1 or 2).
 //
 // States:
-//  - Sync: looking for a message start (request line or status line) at a line start;
-//    used for connections picked up mid-stream and after a gap. Bytes skipped are counted.
+//  - Sync: looking for a message start (request line or status line) at a line start, or
+//    inside a line right after a binary byte when the whole start line is there; used
+//    for connections picked up mid-stream and after a gap. Bytes skipped are counted.
+//    While the connection's roles are a guess (set_either_kind), a start line of the
+//    other kind is handed back to the connection (take_handoff) instead of parsed.
+//  - Parsing: llhttp owns the bytes. A stream seen from its start must begin with a
+//    request line (any token method when the line ends in HTTP/1.x) or a status line;
+//    otherwise it goes to NotHttp, unless the peer direction already began as HTTP
+//    (then llhttp judges the bytes: a parse error of an HTTP connection).
+//  - NotHttp: the direction did not begin as HTTP (TLS, SSH, SMTP, ...): bytes are not
+//    parsed. If the peer direction later begins as HTTP, the connection is HTTP after
+//    all and this direction becomes one parse error (reject_not_http).
 //  - Parsing: llhttp owns the bytes.
 //  - AwaitUpgrade: a request asked for an upgrade (Upgrade, CONNECT); later bytes wait
 //    (bounded) until the response accepts (-> Tunnel) or refuses (-> Parsing).
@@ -58,7 +68,7 @@ class MessageHandler {
 bool looks_like_request_start(std::string_view s);
 bool looks_like_response_start(std::string_view s);
 
-enum class ParserState : std::uint8_t { Sync, Parsing, AwaitUpgrade, Tunnel, Failed };
+enum class ParserState : std::uint8_t { Sync, Parsing, AwaitUpgrade, Tunnel, Failed, NotHttp };
 
 struct ParserLimits {
   std::uint32_t max_body = 1024;       // bytes of body kept (0 = none)
@@ -99,6 +109,18 @@ class HttpParser {
   // at_message_start: the stream is known to begin with a message (its SYN was seen);
   // otherwise the parser starts in Sync.
   void start(bool at_message_start);
+  // The parser of the other direction of the connection (told when this one begins).
+  void set_peer(HttpParser* peer) { peer_ = peer; }
+  // Sync also watches for start lines of the other kind (roles are a guess).
+  void set_either_kind(bool on) { either_kind_ = on; }
+  // A start line of the other kind found in Sync: the bytes from it on and their stream
+  // offset; the parser stays in Sync. False if none.
+  bool take_handoff(std::string& bytes, std::uint64_t& offset);
+  // Roles reversed before any message: each parser takes the other's place in the
+  // streams (what Sync knows of where the last feed ended).
+  void swap_streams(HttpParser& other);
+  // The peer direction began as HTTP: a NotHttp direction becomes one parse error.
+  void reject_not_http(Timestamp ts);
 
   void feed(std::uint64_t offset, ByteView data, Timestamp ts);
   void gap(std::uint64_t length, Timestamp ts);
@@ -110,6 +132,10 @@ class HttpParser {
 
   ParserState state() const { return state_; }
   bool in_message() const { return in_message_; }
+  // A message began in this direction (or llhttp rejected what looked like one).
+  bool began_http() const { return began_http_; }
+  // Bytes fed and gap bytes reported, in all states.
+  std::uint64_t stream_bytes() const { return next_offset_; }
   const ParserCounters& counters() const { return counters_; }
 
   // llhttp callbacks (static trampolines in parser.cpp).
@@ -117,6 +143,7 @@ class HttpParser {
   int cb_method(const char* at, std::size_t len);
   int cb_url(const char* at, std::size_t len);
   int cb_status(const char* at, std::size_t len);
+  int cb_status_complete();
   int cb_version(const char* at, std::size_t len);
   int cb_header_field(const char* at, std::size_t len);
   int cb_header_value(const char* at, std::size_t len);
@@ -132,6 +159,15 @@ class HttpParser {
   void execute(ByteView data, Timestamp ts);
   llhttp_errno_t run_llhttp(const char* p, std::size_t n);
   void sync(ByteView data, Timestamp ts);
+  void check_first_bytes(ByteView data, Timestamp ts);
+  // `data` after the bytes carried from the last feed (then in join_buf_); base_offset
+  // moves back by the carry.
+  std::string_view join_carry(ByteView data, std::uint64_t& base_offset);
+  void hand_off(std::string_view bytes, std::uint64_t offset);
+  void start_at(std::string_view s, std::size_t pos, std::uint64_t base_offset, Timestamp ts);
+  void mark_began_http();
+  std::string start_line_text() const;
+  void begin_failed_message(Timestamp first_byte, std::uint64_t offset);
   void abort_message(AbortReason reason, std::string_view detail);
   void salvage_request_line(std::string_view data, std::size_t error_pos);
   std::uint64_t offset_of(const char* at) const;
@@ -166,8 +202,24 @@ class HttpParser {
   std::uint64_t next_offset_ = 0;  // stream offset after the last byte fed
 
   std::string sync_carry_;       // tail of the last feed that may begin a message
+  std::string join_buf_;         // sync_carry_ + the next feed
   bool sync_line_start_ = true;  // the next byte fed in Sync state starts a line
+  bool carry_after_binary_ = false;  // sync_carry_ follows a binary byte, not a line start
   std::string upgrade_wait_;     // bytes held in AwaitUpgrade
+
+  HttpParser* peer_ = nullptr;
+  bool check_start_ = false;     // the next bytes are the first of the stream
+  bool began_http_ = false;
+  bool either_kind_ = false;
+  bool sync_after_binary_ = false;  // the last byte fed in Sync state was not text
+  bool has_handoff_ = false;
+  std::string handoff_;          // see take_handoff
+  std::uint64_t handoff_offset_ = 0;
+  std::string not_http_head_;    // first bytes of a NotHttp direction (bounded)
+  Timestamp not_http_ts_;
+  std::uint64_t not_http_bytes_ = 0;  // held in NotHttp, until the connection decides
+  const char* exec_end_ = nullptr;
+  std::string error_detail_;     // our own reason for a callback error
 };
 
 }  // namespace offpath

@@ -103,6 +103,11 @@ std::string render_metrics(const MetricsInputs& in) {
   m.counter("offpath_http_resyncs_total", "Parser resynchronisations after a gap or error.", h.resyncs);
   m.counter("offpath_http_orphan_responses_total", "Responses without a request.",
             w.connections.orphan_responses);
+  m.counter("offpath_http_not_http_connections_total",
+            "Connections with no HTTP in either direction (no record).",
+            w.connections.not_http_connections);
+  m.counter("offpath_http_not_http_bytes_total", "Stream bytes of those connections.",
+            w.connections.not_http_bytes);
 
   // exchange
   const auto& o = p.output;

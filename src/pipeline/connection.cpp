@@ -50,6 +50,8 @@ ConnectionCounters Connection::counters() const {
     c.reassembly += d.reassembler.counters();
   }
   c.ack_gaps = ack_gaps_;
+  c.not_http_connections = not_http_connections_;
+  c.not_http_bytes = not_http_bytes_;
   return c;
 }
 
@@ -86,6 +88,30 @@ void Connection::decide_roles(Side sender, const Segment& seg) {
     client_ = mine.port > theirs.port || (mine.port == theirs.port && sender == Side::Lo)
                   ? sender
                   : other(sender);
+    roles_guessed_ = true;
+  }
+}
+
+void Connection::settle_roles(Side side, Timestamp ts) {
+  HttpParser& found = parser(side);
+  std::string bytes;
+  std::uint64_t offset = 0;
+  if (found.take_handoff(bytes, offset)) {
+    // `side` sent a start line of the kind its peer was thought to send: reverse. The
+    // bytes from that start line on go to the other parser, which then reads `side`.
+    client_ = other(*client_);
+    http_->pairer.set_endpoints(key_.endpoint(*client_), key_.endpoint(other(*client_)));
+    http_->request_parser.swap_streams(http_->response_parser);
+    roles_guessed_ = false;
+  } else if (http_->request_parser.began_http() || http_->response_parser.began_http()) {
+    roles_guessed_ = false;
+  }
+  if (roles_guessed_) return;
+  http_->request_parser.set_either_kind(false);
+  http_->response_parser.set_either_kind(false);
+  if (!bytes.empty()) {
+    parser(side).feed(offset, ByteView(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                       bytes.size()), ts);
   }
 }
 
@@ -106,6 +132,7 @@ void Connection::start_direction(Side side, const Segment& seg) {
   if (!d.parser_started) {
     d.parser_started = true;
     parser(side).start(d.syn_seen);
+    parser(side).set_either_kind(roles_guessed_);
   }
 }
 
@@ -203,10 +230,22 @@ void Connection::finish(Outcome why, Timestamp ts) {
     parser(static_cast<Side>(i)).finish(ts);
   }
   http_->pairer.close(why);
+  count_not_http();
   // Nothing is parsed or paired any more: keep the counters, give the memory back now
   // rather than when the finished connection leaves the table.
   ended_http_ = http_counters();
   http_.reset();
+}
+
+// Neither direction began as HTTP: the connection made no record; count it and its bytes.
+void Connection::count_not_http() {
+  const HttpParser& req = http_->request_parser;
+  const HttpParser& resp = http_->response_parser;
+  if (req.began_http() || resp.began_http()) return;
+  const std::uint64_t bytes = req.stream_bytes() + resp.stream_bytes();
+  if (bytes == 0) return;
+  ++not_http_connections_;
+  not_http_bytes_ += bytes;
 }
 
 void Connection::expire_requests(Timestamp deadline) {
@@ -215,6 +254,7 @@ void Connection::expire_requests(Timestamp deadline) {
 
 void Connection::DirectionHandler::on_data(std::uint64_t offset, ByteView data, Timestamp ts) {
   conn_.parser(side_).feed(offset, data, ts);
+  if (conn_.roles_guessed_) conn_.settle_roles(side_, ts);
 }
 
 void Connection::DirectionHandler::on_gap(std::uint64_t offset, std::uint64_t length,

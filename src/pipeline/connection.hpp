@@ -4,7 +4,12 @@
 //
 // Roles: the client is the side that sent the SYN (or received the SYN-ACK); without a
 // handshake, the side whose first bytes look like a request line (or whose peer's look
-// like a status line); failing both, the side with the higher port.
+// like a status line); failing both (the first bytes seen are body bytes), a guess (the
+// side with the higher port) that the first request or status line found in either
+// direction confirms or reverses.
+// Not HTTP: a connection in which neither direction began as HTTP (see HttpParser's
+// NotHttp state; picked up mid-stream: no start line found) emits nothing and is counted
+// in not_http_connections / not_http_bytes when it finishes.
 // A connection ends on RST, when both directions have delivered their FIN, or when the
 // worker times it out, evicts it or the capture ends; finish() emits every open request
 // and frees the HTTP state (a finished connection lingers in the flow table a while, so
@@ -31,6 +36,8 @@ struct ConnectionCounters {
   std::uint64_t orphan_responses = 0;
   std::uint64_t late_responses = 0;
   std::uint64_t ack_gaps = 0;  // gaps declared because the peer acknowledged past a hole
+  std::uint64_t not_http_connections = 0;  // finished with no HTTP in either direction
+  std::uint64_t not_http_bytes = 0;        // their bytes, both directions
 
   ConnectionCounters& operator+=(const ConnectionCounters& o) {
     reassembly += o.reassembly;
@@ -38,6 +45,8 @@ struct ConnectionCounters {
     orphan_responses += o.orphan_responses;
     late_responses += o.late_responses;
     ack_gaps += o.ack_gaps;
+    not_http_connections += o.not_http_connections;
+    not_http_bytes += o.not_http_bytes;
     return *this;
   }
 };
@@ -107,12 +116,18 @@ class Connection {
           request_parser(MessageKind::Request, pairer, limits),
           response_parser(MessageKind::Response, pairer, limits) {
       pairer.set_request_parser(&request_parser);
+      request_parser.set_peer(&response_parser);
+      response_parser.set_peer(&request_parser);
     }
   };
 
   // What the parsers and the pairer counted (zero before the HTTP state exists).
   ConnectionCounters http_counters() const;
   void decide_roles(Side sender, const Segment& seg);
+  // While the roles are a guess: reverses them if `side`'s parser found a start line of
+  // the other kind, and makes them firm once either direction began a message.
+  void settle_roles(Side side, Timestamp ts);
+  void count_not_http();
   void ensure_http();
   HttpParser& parser(Side side);
   void start_direction(Side side, const Segment& seg);
@@ -131,6 +146,9 @@ class Connection {
   std::unique_ptr<HttpState> http_;  // released by finish(), see ended_http_
   ConnectionCounters ended_http_;     // http_counters() when finish() released http_
   bool mid_stream_ = false;
+  bool roles_guessed_ = false;
+  std::uint64_t not_http_connections_ = 0;
+  std::uint64_t not_http_bytes_ = 0;
   bool finished_ = false;
   std::uint64_t ack_gaps_ = 0;
 };

@@ -241,7 +241,9 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
        " orphan_responses=" + num(w.connections.orphan_responses) + " late_responses=" +
        num(w.connections.late_responses) + " resyncs=" + num(h.resyncs) +
        " skipped_bytes=" + num(h.sync_skipped_bytes) + " tunnel_bytes=" + num(h.tunnel_bytes) +
-       " unparsed_bytes=" + num(h.failed_bytes) + " chunk_ext_bytes=" + num(h.chunk_ext_bytes));
+       " unparsed_bytes=" + num(h.failed_bytes) + " chunk_ext_bytes=" + num(h.chunk_ext_bytes) +
+       " not_http_connections=" + num(w.connections.not_http_connections) +
+       " not_http_bytes=" + num(w.connections.not_http_bytes));
   if (p.workers > 1) {
     std::uint64_t drops = 0;
     std::string per_worker;

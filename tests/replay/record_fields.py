@@ -42,10 +42,9 @@ def check(what, got, want):
         FAILS.append(f"{what}: got {got!r}, want {want!r}")
 
 
-def packet_times(capture):
-    """(client->server payload times, server->client payload times) per connection of an
-    Ethernet/IPv4 microsecond pcap, keyed by client port; server port 8080 or 80."""
-    conns = {}
+def tcp_packets(capture):
+    """(time in µs, source port, destination port, payload bytes) of each TCP packet of
+    an Ethernet/IPv4 microsecond pcap."""
     with open(capture, "rb") as f:
         data = f.read()
     assert struct.unpack("<I", data[:4])[0] == 0xa1b2c3d4, "microsecond little-endian pcap"
@@ -61,15 +60,26 @@ def packet_times(capture):
         total = struct.unpack("!H", ip[2:4])[0]
         tcp = ip[ihl:]
         sport, dport = struct.unpack("!HH", tcp[:4])
-        payload = total - ihl - (tcp[12] >> 4) * 4
+        yield sec * 1000000 + usec, sport, dport, total - ihl - (tcp[12] >> 4) * 4
+
+
+def packet_times(capture):
+    """(client->server payload times, server->client payload times) per connection of an
+    Ethernet/IPv4 microsecond pcap, keyed by client port; server port 8080 or 80."""
+    conns = {}
+    for ts, sport, dport, payload in tcp_packets(capture):
         if payload <= 0:
             continue
-        ts = sec * 1000000 + usec
         if dport in (80, 8080):
             conns.setdefault(sport, ([], []))[0].append(ts)
         else:
             conns.setdefault(dport, ([], []))[1].append(ts)
     return conns
+
+
+def payload_bytes(capture, skip_port):
+    """TCP payload bytes of an Ethernet/IPv4 microsecond pcap, except on skip_port."""
+    return sum(n for _, sport, dport, n in tcp_packets(capture) if skip_port not in (sport, dport))
 
 
 def micros(seconds):
@@ -159,12 +169,37 @@ def fields():
     check("long uri bounded", len(r[0]["request"]["uri"]), 8192)
     check("long status", r[0]["response"]["status"], 200)
 
-    # Parse error: llhttp's reason.
+    # TLS-shaped bytes to the HTTP port, answered without a status line: not HTTP, no
+    # record; the next connection is read as usual.
     r = recs("parse-error")
-    check("parse error", (r[0]["outcome"], r[0]["error_detail"].split(":")[0]),
-          ("parse_error", "HPE_INVALID_CONSTANT"))
-    check("parse error then ok", (r[1]["outcome"], r[1]["response"]["status"]),
-          ("complete", 200))
+    check("not http makes no record", len(r), 1)
+    check("not http then ok", (r[0]["outcome"], r[0]["response"]["status"]), ("complete", 200))
+
+    # TLS, SSH, SMTP and PostgreSQL between two HTTP connections: counted, no record.
+    check("mixed records", [x["server"]["port"] for x in recs("not-http-mixed")], [8080, 8080])
+    summary = subprocess.run([BIN, "-r", os.path.join(DIR, "not-http-mixed.pcap"), "--publish",
+                              "all"], capture_output=True, timeout=120).stderr.decode()
+    http_line = next(x for x in summary.splitlines() if x.startswith("offpath: http "))
+    counts = dict(kv.split("=") for kv in http_line.split()[2:])
+    check("mixed not_http", (counts["not_http_connections"], counts["parse_errors"]), ("4", "0"))
+    check("mixed not_http_bytes", int(counts["not_http_bytes"]),
+          payload_bytes(os.path.join(DIR, "not-http-mixed.pcap"), skip_port=8080))
+
+    # Faults of responses that began as HTTP.
+    r = recs("invalid-status")
+    check("invalid status", (r[0]["outcome"], r[0]["response"]["status"], r[0]["error_detail"]),
+          ("parse_error", None, 'invalid status code in "HTTP/1.1 20 OK"'))
+    r = recs("broken-after-status")
+    check("broken after status", (r[0]["outcome"], r[0]["response"]["status"],
+                                  r[0]["error_detail"].split(":")[0]),
+          ("parse_error", 404, "HPE_INVALID_HEADER_TOKEN"))
+    r = recs("http-minor-version")
+    check("http/1.2 read as 1.1", [(x["response"]["status"], x["response"]["version"]) for x in r],
+          [(200, "1.1"), (200, "1.1")])
+    r = recs("ambiguous-length")
+    check("te+cl body by te", (r[0]["response"]["body"], r[0]["response"]["body_size"],
+                               r[0]["anomalies"], r[1]["request"]["uri"]),
+          ("hello chunk!", 12, ["ambiguous_length"], "/index.html"))
 
     # gzip and deflate decoded; sizes on the wire kept.
     r = recs("gzip-response")

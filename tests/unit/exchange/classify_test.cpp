@@ -65,6 +65,11 @@ TEST(Classify, DefaultTable) {
   parse_error_with_status.outcome = Outcome::ParseError;
   rows.push_back({"parse error with a 400 status: the status decides", parse_error_with_status,
                   ErrorType::ClientError, true});
+  Exchange broken_200 = with_status(200);
+  broken_200.outcome = Outcome::ParseError;
+  broken_200.response->complete = false;
+  rows.push_back({"200 whose headers broke: a parse error", broken_200, ErrorType::ParseError,
+                  true});
   Exchange orphan = with_status(200);
   orphan.request.reset();
   orphan.outcome = Outcome::OrphanResponse;

@@ -454,5 +454,191 @@ TEST(HttpParser, MessageStartDetection) {
   }
 }
 
+
+// --- not HTTP (issue 17) ------------------------------------------------------------
+
+constexpr std::string_view kClientHello{"\x16\x03\x01\x00\x9b\x01\x00\x00\x97\x03\x03", 11};
+
+// Request and response parsers of one connection, each told of the other.
+struct Pair {
+  Pair() {
+    req.parser.set_peer(&resp.parser);
+    resp.parser.set_peer(&req.parser);
+    req.parser.start(true);
+    resp.parser.start(true);
+  }
+  Harness req{MessageKind::Request};
+  Harness resp{MessageKind::Response};
+};
+
+TEST(HttpParser, FirstBytesNotHttpAreNotParsed) {
+  const std::string smtp_greeting = "220 mail.example ESMTP\r\n";
+  const std::string ssh = "SSH-2.0-OpenSSH_9.2p1\r\n";
+  const struct {
+    MessageKind kind;
+    std::string bytes;
+  } cases[] = {
+      {MessageKind::Request, std::string(kClientHello)},
+      {MessageKind::Request, "EHLO client.example\r\n"},  // a token, but no HTTP/1.x
+      {MessageKind::Request, ssh},
+      {MessageKind::Request, std::string("\0\0\0\x08\x04\xd2\x16\x2f", 8)},  // PostgreSQL
+      {MessageKind::Response, smtp_greeting},
+      {MessageKind::Response, ssh},
+      {MessageKind::Response, "HTTP/2.0 200 OK\r\n\r\n"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.bytes);
+    for (std::size_t cut = 1; cut < c.bytes.size(); ++cut) {
+      Harness h(c.kind);
+      h.parser.start(true);
+      h.feed(std::string_view(c.bytes).substr(0, cut));
+      h.feed(std::string_view(c.bytes).substr(cut));
+      h.feed("GET / HTTP/1.1\r\n\r\n");  // later bytes are not looked at either
+      h.parser.finish(kTs);
+      EXPECT_EQ(h.parser.state(), ParserState::NotHttp);
+      EXPECT_TRUE(h.handler.events.empty());
+      EXPECT_FALSE(h.parser.began_http());
+      EXPECT_EQ(h.parser.stream_bytes(), c.bytes.size() + 18);
+      EXPECT_EQ(h.parser.counters().parse_errors, 0u);
+    }
+  }
+}
+
+TEST(HttpParser, FirstRequestLineWithUnknownMethodIsHttp) {
+  // Read to its line end before deciding; llhttp then rejects the method.
+  expect_split_invariant(MessageKind::Request, "BREW /pot HTTP/1.1\r\n\r\n",
+                         {"begin request", "aborted request parse_error BREW /pot 1.1 @0 body=0 ''"});
+}
+
+TEST(HttpParser, NotHttpDirectionBecomesAParseErrorWhenThePeerIsHttp) {
+  {
+    Pair p;
+    p.req.feed(kClientHello);
+    EXPECT_EQ(p.req.parser.state(), ParserState::NotHttp);
+    p.resp.feed("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    ASSERT_EQ(p.req.handler.aborted.size(), 1u);
+    EXPECT_EQ(p.req.handler.aborted[0].method, "");  // binary bytes are not a method
+    EXPECT_EQ(p.req.handler.details[0], "not HTTP: \"\\x16\\x03\\x01\\x00\\x9b\\x01\\x00\\x00\\x97\\x03\\x03\"");
+    EXPECT_EQ(p.req.parser.state(), ParserState::Failed);
+    EXPECT_EQ(p.req.parser.counters().parse_errors, 1u);
+    EXPECT_EQ(p.req.parser.counters().failed_bytes, kClientHello.size());
+    EXPECT_EQ(p.resp.handler.complete.size(), 1u);
+  }
+  {
+    Pair p;  // a text line that is not a request line still says what was asked
+    p.req.feed("CCM_POST /HTTP/1.1\r\nHost: x\r\n\r\n");
+    p.resp.feed("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+    ASSERT_EQ(p.req.handler.aborted.size(), 1u);
+    EXPECT_EQ(p.req.handler.aborted[0].method, "CCM_POST");
+    EXPECT_EQ(p.req.handler.aborted[0].uri, "/HTTP/1.1");
+  }
+}
+
+TEST(HttpParser, BinaryAnswerToAnHttpRequestIsAParseError) {
+  Pair p;
+  p.req.feed("GET / HTTP/1.1\r\n\r\n");
+  p.resp.feed(kClientHello);
+  EXPECT_EQ(p.resp.parser.state(), ParserState::Failed);
+  ASSERT_EQ(p.resp.handler.aborted.size(), 1u);
+  EXPECT_EQ(p.resp.handler.details[0].rfind("HPE_INVALID_CONSTANT", 0), 0u)
+      << p.resp.handler.details[0];
+}
+
+// --- parsing faults (issue 17) ------------------------------------------------------
+
+TEST(HttpParser, TransferEncodingWinsOverContentLength) {
+  const std::string input =
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "c\r\nhello chunk!\r\n0\r\n\r\n"
+      "HTTP/1.1 204 No Content\r\n\r\n";
+  expect_split_invariant(MessageKind::Response, input,
+                         {"begin response", "headers response 200",
+                          "complete response 200 OK 1.1 @0 body=12 'hello chunk!'",
+                          "begin response", "headers response 204",
+                          "complete response 204 No Content 1.1 @88 body=0 ''"});
+  Harness h(MessageKind::Response);
+  h.parser.start(true);
+  h.feed(input);
+  ASSERT_EQ(h.handler.complete.size(), 2u);
+  EXPECT_TRUE(h.handler.complete[0].ambiguous_length);
+  EXPECT_FALSE(h.handler.complete[1].ambiguous_length);
+}
+
+TEST(HttpParser, MinorVersionsAboveOneAreReadAsOneOne) {
+  expect_split_invariant(MessageKind::Response, "HTTP/1.2 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                         {"begin response", "headers response 200",
+                          "complete response 200 OK 1.1 @0 body=2 'ok'"});
+  expect_split_invariant(MessageKind::Request, "GET /v HTTP/1.9\r\n\r\n",
+                         {"begin request", "headers request GET /v",
+                          "complete request GET /v 1.1 @0 body=0 ''"});
+}
+
+TEST(HttpParser, StatusCodeNotThreeDigitsIsAParseError) {
+  for (std::string_view line : {"HTTP/1.1 20 OK", "HTTP/1.1 000 Nothing", "HTTP/1.1 OK",
+                                "HTTP/1.1 2000 OK"}) {
+    SCOPED_TRACE(line);
+    Harness h(MessageKind::Response);
+    h.parser.start(true);
+    h.feed(std::string(line) + "\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_TRUE(h.handler.complete.empty());
+    ASSERT_EQ(h.handler.aborted.size(), 1u);
+    EXPECT_EQ(h.handler.aborted[0].status, 0);
+    EXPECT_NE(h.handler.details[0].find("\"" + std::string(line) + "\""), std::string::npos)
+        << h.handler.details[0];
+    EXPECT_EQ(h.parser.state(), ParserState::Failed);
+  }
+}
+
+TEST(HttpParser, FailureAfterTheStartLineKeepsIt) {
+  expect_split_invariant(
+      MessageKind::Response, "HTTP/1.1 404 Not Found\r\nBad Header Line\r\n\r\n",
+      {"begin response", "aborted response parse_error 404 Not Found 1.1 @0 body=0 ''"});
+  expect_split_invariant(
+      MessageKind::Request, "GET /kept HTTP/1.1\r\nBad Header Line\r\n\r\n",
+      {"begin request", "aborted request parse_error GET /kept 1.1 @0 body=0 ''"});
+}
+
+// --- resynchronisation inside a line (issue 17) ------------------------------------
+
+TEST(HttpParser, SyncFindsAStartLineAfterBinaryBytes) {
+  const std::string binary("\x1f\x8b\x08\x00\xff\x01", 6);
+  expect_split_invariant(
+      MessageKind::Response, binary + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+      {"begin response", "headers response 200", "complete response 200 OK 1.1 @6 body=2 'ok'"},
+      false);
+  expect_split_invariant(
+      MessageKind::Request, binary + "POST /up HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+      {"begin request", "headers request POST /up", "complete request POST /up 1.1 @6 body=0 ''"},
+      false);
+}
+
+TEST(HttpParser, SyncIgnoresStartLinesAfterTextOrNotWhole) {
+  Harness h(MessageKind::Request);
+  h.parser.start(false);
+  h.feed("see GET /a HTTP/1.1\r\n");            // after text: a body line quoting a request
+  h.feed(std::string("\x01") + "GET /b HTTP/1.1");  // held until its line ends...
+  h.feed(std::string("\x01") + "GET /c HTTP/2.0\r\n");  // ...which it does not here
+  h.feed(std::string("\x02") + " HTTP/1.1\r\n");        // a version without a request
+  h.feed(std::string("\x03") + "GET  HTTP/1.1\r\n");    // no target
+  EXPECT_TRUE(h.handler.events.empty());
+  EXPECT_EQ(h.parser.state(), ParserState::Sync);
+  EXPECT_EQ(h.parser.counters().sync_skipped_bytes, 21u + 16u + 18u + 12u + 16u);
+}
+
+TEST(HttpParser, EitherKindHandsBackAStartLineOfTheOtherKind) {
+  Harness h(MessageKind::Request);
+  h.parser.start(false);
+  h.parser.set_either_kind(true);
+  h.feed("body tail\r\nHTTP/1.1 200 OK\r\n");
+  std::string bytes;
+  std::uint64_t offset = 0;
+  ASSERT_TRUE(h.parser.take_handoff(bytes, offset));
+  EXPECT_EQ(bytes, "HTTP/1.1 200 OK\r\n");
+  EXPECT_EQ(offset, 11u);
+  EXPECT_TRUE(h.handler.events.empty());
+  EXPECT_FALSE(h.parser.take_handoff(bytes, offset));
+  EXPECT_EQ(h.parser.counters().sync_skipped_bytes, 11u);
+}
+
 }  // namespace
 }  // namespace offpath

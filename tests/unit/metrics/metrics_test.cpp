@@ -99,6 +99,8 @@ TEST(PipelineMetrics, NamesAndValues) {
   in.pipeline.worker.flows_evicted = 5;
   in.pipeline.worker.flows_evicted_for_memory = 2;
   in.pipeline.output.exchanges = 3;
+  in.pipeline.worker.connections.not_http_connections = 11;
+  in.pipeline.worker.connections.not_http_bytes = 12345;
   in.pipeline.output.by_outcome[static_cast<std::size_t>(Outcome::ConnectionReset)] = 1;
   in.pipeline.output.by_error[static_cast<std::size_t>(ErrorType::ServerError)] = 2;
   in.pipeline.output.latency_buckets[0] = 1;       // <= 1 ms
@@ -121,6 +123,8 @@ TEST(PipelineMetrics, NamesAndValues) {
   EXPECT_EQ(value_of(t, "offpath_flow_evicted_total{reason=\"max_flows\"}"), "3");
   EXPECT_EQ(value_of(t, "offpath_flow_evicted_total{reason=\"memory\"}"), "2");
   EXPECT_EQ(value_of(t, "offpath_exchange_exchanges_total"), "3");
+  EXPECT_EQ(value_of(t, "offpath_http_not_http_connections_total"), "11");
+  EXPECT_EQ(value_of(t, "offpath_http_not_http_bytes_total"), "12345");
   EXPECT_EQ(value_of(t, "offpath_exchange_outcome_total{reason=\"connection_reset\"}"), "1");
   EXPECT_EQ(value_of(t, "offpath_exchange_error_total{reason=\"server_error\"}"), "2");
   EXPECT_EQ(value_of(t, "offpath_exchange_latency_seconds_bucket{le=\"0.001\"}"), "1");

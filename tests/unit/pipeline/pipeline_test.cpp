@@ -107,6 +107,33 @@ std::string str(const JsonValue& v, std::string_view path) {
   return x == nullptr ? "<missing>" : x->is_null() ? "<null>" : x->text;
 }
 
+// Payloads in order, each from the client (true) or the server (false).
+using Talk = std::vector<std::pair<bool, std::string>>;
+
+void converse(Replay& run, Tcp& tcp, const Talk& talk) {
+  for (const auto& [from_client, data] : talk) {
+    run.send(from_client ? tcp.client(kPA, data) : tcp.server(kPA, data));
+  }
+}
+
+// A whole connection: handshake, `talk`, close.
+void connection(Replay& run, std::uint16_t client_port, std::uint16_t server_port,
+                const Talk& talk) {
+  Tcp tcp;
+  tcp.client_port = client_port;
+  tcp.server_port = server_port;
+  tcp.handshake(run);
+  converse(run, tcp, talk);
+  tcp.close(run);
+}
+
+// The record of kGet answered by k200.
+void expect_get_200(const JsonValue& r) {
+  EXPECT_EQ(str(r, "outcome"), "complete");
+  EXPECT_EQ(str(r, "request.uri"), "/items?id=7");
+  EXPECT_EQ(str(r, "response.status"), "200");
+}
+
 std::vector<std::string> anomalies(const JsonValue& v) {
   std::vector<std::string> out;
   if (const JsonValue* a = v.path("anomalies")) {
@@ -314,9 +341,7 @@ TEST(Pipeline, MidStreamPickUpOnARequest) {
   run.finish();
   auto recs = run.records();
   ASSERT_EQ(recs.size(), 1u);
-  EXPECT_EQ(str(recs[0], "outcome"), "complete");
-  EXPECT_EQ(str(recs[0], "request.uri"), "/items?id=7");
-  EXPECT_EQ(str(recs[0], "response.status"), "200");
+  expect_get_200(recs[0]);
   EXPECT_EQ(anomalies(recs[0]), (std::vector<std::string>{"mid_stream"}));
 }
 
@@ -351,6 +376,105 @@ TEST(Pipeline, MidStreamInsideABodySkipsToTheNextRequest) {
   EXPECT_EQ(str(recs[0], "request.uri"), "/items?id=7");
   EXPECT_EQ(str(recs[0], "response.status"), "200");
   EXPECT_EQ(str(recs[0], "client.ip"), "10.0.0.1");
+}
+
+// Issue 17: a connection in which neither direction is HTTP makes no record, and is
+// counted with its bytes.
+TEST(Pipeline, NotHttpConnectionsMakeNoRecord) {
+  const std::string client_hello = std::string("\x16\x03\x01\x00\x30\x01\x00\x00\x2c\x03\x03", 11) +
+                                   std::string(44, '\x5a');
+  const std::string server_hello = std::string("\x16\x03\x03\x00\x20\x02\x00\x00\x1c\x03\x03", 11) +
+                                   std::string(28, '\x33');
+  Replay run;
+  connection(run, 40000, 443, {{true, client_hello}, {false, server_hello}});
+  connection(run, 40001, 25,  // the server speaks first
+             {{false, "220 mail.example ESMTP\r\n"},
+              {true, "EHLO client.example\r\n"},
+              {false, "250 mail.example\r\n"}});
+  connection(run, 40002, 80, {{true, std::string(kGet)}, {false, std::string(k200)}});
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "client.port"), "40002");
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.not_http_connections, 2u);
+  EXPECT_EQ(c.not_http_bytes, client_hello.size() + server_hello.size() + 24 + 21 + 18);
+  EXPECT_EQ(c.parser.parse_errors, 0u);
+}
+
+TEST(Pipeline, NotHttpPickedUpMidStreamIsCounted) {
+  Replay run;
+  Tcp tcp;
+  run.send(tcp.client(kPA, std::string("\x17\x03\x03\x00\x10", 5) + std::string(16, '\x01')));
+  run.send(tcp.server(kPA, std::string("\x17\x03\x03\x00\x08", 5) + std::string(8, '\x02')));
+  run.finish();
+  EXPECT_TRUE(run.records().empty());
+  EXPECT_EQ(run.counters().worker.connections.not_http_connections, 1u);
+  EXPECT_EQ(run.counters().worker.connections.not_http_bytes, 34u);
+}
+
+// A peer that answers in HTTP makes the connection HTTP: the other direction's
+// foreign bytes are one parse error, not a silent loss.
+TEST(Pipeline, TlsAnsweredWithAStatusLineIsAParseError) {
+  Replay run;
+  connection(run, 40000, 443,
+             {{true, std::string("\x16\x03\x01\x00\x9b\x01\x00\x00\x97\x03\x03", 11)},
+              {false, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"}});
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "parse_error");
+  EXPECT_EQ(str(recs[0], "response.status"), "400");
+  EXPECT_EQ(str(recs[0], "error_detail").rfind("not HTTP: ", 0), 0u) << str(recs[0], "error_detail");
+  EXPECT_EQ(run.counters().worker.connections.not_http_connections, 0u);
+}
+
+// Issue 17 item 5: the first bytes seen are body bytes, and the port guess (the higher
+// port is the client) is wrong; the first start line seen, a status line or a request
+// line, reverses it. `opening` is sent first (true: by the client), then a GET and its 200.
+std::vector<JsonValue> reversed_roles(const Talk& opening) {
+  Replay run;
+  Tcp tcp;
+  tcp.client_port = 1000;
+  tcp.server_port = 8080;
+  converse(run, tcp, opening);
+  converse(run, tcp, {{true, std::string(kGet)}, {false, std::string(k200)}});
+  run.finish();
+  auto recs = run.records();
+  EXPECT_FALSE(recs.empty());
+  if (recs.empty()) return recs;
+  expect_get_200(recs.back());
+  EXPECT_EQ(str(recs.back(), "client.port"), "1000");
+  EXPECT_EQ(str(recs.back(), "server.port"), "8080");
+  return recs;
+}
+
+TEST(Pipeline, MidStreamRolesFollowTheFirstStartLine) {
+  auto by_status = reversed_roles(
+      {{true, "tail of an upload body\r\n"},
+       {false, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"}});
+  ASSERT_EQ(by_status.size(), 2u);
+  EXPECT_EQ(str(by_status[0], "outcome"), "orphan_response");
+  EXPECT_EQ(str(by_status[0], "response.status"), "201");
+  EXPECT_EQ(str(by_status[0], "client.port"), "1000");
+  auto by_request =
+      reversed_roles({{false, "tail of a download\r\n"}, {true, "tail of an upload\r\n"}});
+  EXPECT_EQ(by_request.size(), 1u);
+}
+
+// Issue 17 items 3 and 13: picked up inside a binary upload; the next request starts
+// in the same segment, right after the upload's last bytes.
+TEST(Pipeline, MidStreamRequestAfterBinaryBytesInASegment) {
+  Replay run;
+  Tcp tcp;
+  run.send(tcp.server(kPA, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"));
+  run.send(tcp.client(kPA, std::string("\x00\x9c\xff\x10\x7f", 5) + std::string(kGet)));
+  run.send(tcp.server(kPA, k200));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[0], "outcome"), "orphan_response");
+  expect_get_200(recs[1]);
+  EXPECT_EQ(run.counters().worker.connections.parser.sync_skipped_bytes, 5u);
 }
 
 TEST(Pipeline, OutOfOrderSegments) {
