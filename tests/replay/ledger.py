@@ -114,8 +114,10 @@ def check_run(name, lines, summary, interval_us, validator, one_worker):
         return sum(r[section][key] for r in ledgers)
 
     s = summary
-    skipped = sum(v for k, v in s["packets"].items() if k not in ("packets", "bytes", "tcp"))
-    check(s["packets"]["tcp"] + skipped == s["packets"]["packets"], f"{name}: summary packets")
+    skipped = s["packets"]["skipped"]
+    reasons = sum(v for k, v in s["packets"].items() if k not in ("packets", "bytes", "tcp", "skipped"))
+    check(s["packets"]["tcp"] + skipped == s["packets"]["packets"] and reasons == skipped,
+          f"{name}: summary packets")
     want = {
         ("capture", "packets"): s["packets"]["packets"],
         ("capture", "kernel_drops"): s.get("capture", {}).get("kernel_drops", 0),
