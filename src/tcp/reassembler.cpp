@@ -30,6 +30,7 @@ SegmentOutcome StreamReassembler::add(std::uint32_t seq, ByteView data, Timestam
   }
   auto uoff = static_cast<std::uint64_t>(off);
   auto uend = static_cast<std::uint64_t>(end);
+  if (uoff < next_) compare_recent(uoff, data);
   if (uend <= next_) {
     counters_.duplicate_bytes += data.size();
     return SegmentOutcome::Duplicate;
@@ -45,10 +46,7 @@ SegmentOutcome StreamReassembler::add(std::uint32_t seq, ByteView data, Timestam
       fresh = fresh.first(keep);
       uend = next_ + keep;
     }
-    std::uint64_t at = next_;
-    next_ = uend;
-    counters_.delivered_bytes += fresh.size();
-    handler.on_data(at, fresh, ts);
+    deliver(fresh, ts, handler);
     drain(ts, handler);
     return SegmentOutcome::InOrder;
   }
@@ -107,24 +105,65 @@ void StreamReassembler::drain(Timestamp ts, StreamHandler& handler) {
     }
     auto skip = static_cast<std::size_t>(next_ - off);
     counters_.duplicate_bytes += skip;
-    std::uint64_t at = next_;
-    next_ = end;
-    counters_.delivered_bytes += bytes.size() - skip;
-    handler.on_data(at, ByteView(bytes).subspan(skip), ts);
+    deliver(ByteView(bytes).subspan(skip), ts, handler);
   }
+}
+
+// Bytes at next_, in order: to the handler, and to the ring of recent bytes.
+void StreamReassembler::deliver(ByteView bytes, Timestamp ts, StreamHandler& handler) {
+  std::uint64_t at = next_;
+  next_ += bytes.size();
+  counters_.delivered_bytes += bytes.size();
+  remember(bytes);
+  handler.on_data(at, bytes, ts);
+}
+
+// Bytes [next_, next_ + length) will never come: declared a gap, which also empties the
+// ring (what it holds is no longer just before next_).
+void StreamReassembler::gap(std::uint64_t length, Timestamp ts, StreamHandler& handler) {
+  std::uint64_t at = next_;
+  next_ += length;
+  ++counters_.gaps;
+  counters_.gap_bytes += length;
+  recent_len_ = 0;
+  handler.on_gap(at, length, ts);
+}
+
+// Keeps the last kRecentBytes of `bytes`, which end at next_.
+void StreamReassembler::remember(ByteView bytes) {
+  if (!recent_) recent_ = std::make_unique<std::array<std::uint8_t, kRecentBytes>>();
+  ByteView keep = bytes.size() > kRecentBytes ? bytes.last(kRecentBytes) : bytes;
+  auto pos = static_cast<std::size_t>((next_ - keep.size()) % kRecentBytes);
+  std::size_t first = std::min(keep.size(), kRecentBytes - pos);
+  std::memcpy(recent_->data() + pos, keep.data(), first);
+  std::memcpy(recent_->data(), keep.data() + first, keep.size() - first);
+  recent_len_ = std::min<std::uint64_t>(recent_len_ + bytes.size(), kRecentBytes);
+}
+
+// `data` sits at `off` < next_: where it covers remembered bytes it must repeat them.
+void StreamReassembler::compare_recent(std::uint64_t off, ByteView data) {
+  std::uint64_t lo = std::max(off, next_ - recent_len_);
+  std::uint64_t hi = std::min(off + data.size(), next_);
+  while (lo < hi) {
+    auto pos = static_cast<std::size_t>(lo % kRecentBytes);
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(hi - lo, kRecentBytes - pos));
+    if (std::memcmp(recent_->data() + pos, data.data() + (lo - off), n) != 0) {
+      ++counters_.overlap_conflicts;
+      return;
+    }
+    lo += n;
+  }
+}
+
+void StreamReassembler::forget_recent() {
+  recent_.reset();
+  recent_len_ = 0;
 }
 
 void StreamReassembler::skip_hole(Timestamp ts, StreamHandler& handler) {
   if (held_.empty()) return;
   std::uint64_t hole_end = held_.begin()->first;
-  if (hole_end > next_) {
-    std::uint64_t len = hole_end - next_;
-    std::uint64_t at = next_;
-    next_ = hole_end;
-    ++counters_.gaps;
-    counters_.gap_bytes += len;
-    handler.on_gap(at, len, ts);
-  }
+  if (hole_end > next_) gap(hole_end - next_, ts, handler);
   drain(ts, handler);
 }
 
@@ -145,12 +184,7 @@ void StreamReassembler::skip_to_offset(std::uint64_t target, Timestamp ts,
       continue;
     }
     // Nothing held below the target: the bytes before it were lost by the capture.
-    std::uint64_t len = target - next_;
-    std::uint64_t at = next_;
-    next_ = target;
-    ++counters_.gaps;
-    counters_.gap_bytes += len;
-    handler.on_gap(at, len, ts);
+    gap(target - next_, ts, handler);
   }
   drain(ts, handler);
 }

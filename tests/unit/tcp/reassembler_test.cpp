@@ -267,5 +267,63 @@ TEST_F(Reassembly, DataBeforeStartIsNotStarted) {
   EXPECT_EQ(out.events, (Events{"data@0:abc"}));
 }
 
+// Bytes already delivered are remembered (the last kRecentBytes): a retransmission that
+// disagrees with them is a conflict, a faithful one is not; the stream keeps the first copy.
+TEST_F(Reassembly, RetransmissionDifferingFromDeliveredBytesIsAConflict) {
+  r.start(1000);
+  add(1000, "HTTP/1.1 302 Found\r\n");
+  EXPECT_EQ(add(1000, "HTTP/1.1 302 Found\r\n"), SegmentOutcome::Duplicate);
+  EXPECT_EQ(r.counters().overlap_conflicts, 0u);
+  EXPECT_EQ(add(1000, "HTTP/1.1 200 OK\r\n"), SegmentOutcome::Duplicate);
+  EXPECT_EQ(r.counters().overlap_conflicts, 1u);
+  // Partly old, partly new: the old part is compared, the new part delivered.
+  EXPECT_EQ(add(1019, "?X-Injected: 0\r\n"), SegmentOutcome::InOrder);
+  EXPECT_EQ(r.counters().overlap_conflicts, 2u);
+  EXPECT_EQ(add(1020, "X-Injected: 0\r\n"), SegmentOutcome::Duplicate);
+  EXPECT_EQ(r.counters().overlap_conflicts, 2u);
+  EXPECT_EQ(out.stream, "HTTP/1.1 302 Found\r\nX-Injected: 0\r\n");
+}
+
+// The ring keeps the last kRecentBytes whatever the segment sizes, across its wrap point;
+// older bytes are not compared any more.
+TEST_F(Reassembly, DeliveredBytesRememberedUpToTheRingSize) {
+  constexpr std::size_t k = StreamReassembler::kRecentBytes;
+  r.start(0);
+  std::string a(k - 7, 'a');
+  std::string b(100, 'b');
+  add(0, a);
+  add(static_cast<std::uint32_t>(a.size()), b);  // wraps the ring
+  std::string changed = b;
+  changed[99] = 'B';
+  add(static_cast<std::uint32_t>(a.size()), changed);
+  EXPECT_EQ(r.counters().overlap_conflicts, 1u);
+  // A byte inside the ring, before its wrap point.
+  add(static_cast<std::uint32_t>(a.size() - 1), "Z");
+  EXPECT_EQ(r.counters().overlap_conflicts, 2u);
+  // Byte 0 is older than the last k bytes: not remembered, not compared.
+  add(0, "Z");
+  EXPECT_EQ(r.counters().overlap_conflicts, 2u);
+  add(static_cast<std::uint32_t>(a.size() + b.size() - k), "Z");
+  EXPECT_EQ(r.counters().overlap_conflicts, 3u);
+  EXPECT_EQ(r.counters().delivered_bytes, a.size() + b.size());
+}
+
+// A gap empties the ring: bytes before it are no longer next to the delivered ones.
+// forget_recent() does the same when the connection ends.
+TEST_F(Reassembly, GapAndForgetClearRememberedBytes) {
+  r.start(0);
+  add(0, "abcd");
+  r.skip_to_offset(8, kTs, out);
+  add(0, "WXYZ");
+  EXPECT_EQ(r.counters().overlap_conflicts, 0u);
+  add(8, "ijkl");
+  add(8, "IJKL");
+  EXPECT_EQ(r.counters().overlap_conflicts, 1u);
+  r.forget_recent();
+  add(8, "IJKL");
+  EXPECT_EQ(r.counters().overlap_conflicts, 1u);
+  EXPECT_EQ(out.events, (Events{"data@0:abcd", "gap@4+4", "data@8:ijkl"}));
+}
+
 }  // namespace
 }  // namespace offpath
