@@ -82,6 +82,8 @@ void Connection::ensure_http() {
   ctx.connection_id = connection_id(key_, start_);
   ctx.connection_start = start_;
   http_ = std::make_unique<HttpState>(ctx, out_, limits_);
+  // A connection back after an ignored RST keeps what the first state knew.
+  if (mid_stream_) http_->pairer.add_anomaly(anomaly::kMidStream);
 }
 
 HttpParser& Connection::parser(Side side) {

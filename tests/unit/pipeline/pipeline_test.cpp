@@ -382,6 +382,24 @@ TEST(Pipeline, InjectedRstThenMoreDataFromTheSenderDoesNotHideExchanges) {
   EXPECT_EQ(run.counters().worker.flows_created, 1u);
 }
 
+// The same on a connection picked up mid-stream: what follows the RST still says so.
+TEST(Pipeline, ConnectionBackAfterIgnoredRstKeepsMidStream) {
+  Replay run;
+  Tcp tcp;
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(kPA, k200));
+  run.send(tcp.client(f::kRst | f::kAck));
+  run.send(tcp.client(kPA, "GET /after HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, k200));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[1], "request.uri"), "/after");
+  EXPECT_EQ(str(recs[1], "outcome"), "complete");
+  EXPECT_EQ(anomalies(recs[1]), (std::vector<std::string>{"mid_stream"}));
+  EXPECT_EQ(run.counters().worker.connections.rst_ignored, 1u);
+}
+
 // A real reset: the peer's bytes in flight after it (sent before the RST arrived) and
 // more RSTs do not bring the connection back.
 TEST(Pipeline, RealResetStaysEndedWhateverThePeerSends) {
