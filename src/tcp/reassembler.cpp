@@ -109,55 +109,56 @@ void StreamReassembler::drain(Timestamp ts, StreamHandler& handler) {
   }
 }
 
-// Bytes at next_, in order: to the handler, and to the ring of recent bytes.
+// Bytes at next_, in order: to the handler, and their head to the recent chunks.
 void StreamReassembler::deliver(ByteView bytes, Timestamp ts, StreamHandler& handler) {
   std::uint64_t at = next_;
   next_ += bytes.size();
   counters_.delivered_bytes += bytes.size();
-  remember(bytes);
+  remember(at, bytes);
   handler.on_data(at, bytes, ts);
 }
 
-// Bytes [next_, next_ + length) will never come: declared a gap, which also empties the
-// ring (what it holds is no longer just before next_).
+// Bytes [next_, next_ + length) will never come.
 void StreamReassembler::gap(std::uint64_t length, Timestamp ts, StreamHandler& handler) {
   std::uint64_t at = next_;
   next_ += length;
   ++counters_.gaps;
   counters_.gap_bytes += length;
-  recent_len_ = 0;
   handler.on_gap(at, length, ts);
 }
 
-// Keeps the last kRecentBytes of `bytes`, which end at next_.
-void StreamReassembler::remember(ByteView bytes) {
-  if (!recent_) recent_ = std::make_unique<std::array<std::uint8_t, kRecentBytes>>();
-  ByteView keep = bytes.size() > kRecentBytes ? bytes.last(kRecentBytes) : bytes;
-  auto pos = static_cast<std::size_t>((next_ - keep.size()) % kRecentBytes);
-  std::size_t first = std::min(keep.size(), kRecentBytes - pos);
-  std::memcpy(recent_->data() + pos, keep.data(), first);
-  std::memcpy(recent_->data(), keep.data() + first, keep.size() - first);
-  recent_len_ = std::min<std::uint64_t>(recent_len_ + bytes.size(), kRecentBytes);
+void StreamReassembler::remember(std::uint64_t at, ByteView bytes) {
+  if (!recent_) recent_ = std::make_unique<std::array<RecentChunk, kRecentChunks>>();
+  RecentChunk& c = (*recent_)[recent_slot_];
+  recent_slot_ = (recent_slot_ + 1) % kRecentChunks;
+  c.offset = at;
+  if (bytes.size() >= kRecentHead) {  // the usual case: a fixed-size copy, inlined
+    c.length = kRecentHead;
+    std::memcpy(c.head.data(), bytes.data(), kRecentHead);
+  } else {
+    c.length = static_cast<std::uint32_t>(bytes.size());
+    std::memcpy(c.head.data(), bytes.data(), bytes.size());
+  }
 }
 
-// `data` sits at `off` < next_: where it covers remembered bytes it must repeat them.
+// `data` sits at `off` < next_: where it covers a remembered head it must repeat it.
 void StreamReassembler::compare_recent(std::uint64_t off, ByteView data) {
-  std::uint64_t lo = std::max(off, next_ - recent_len_);
-  std::uint64_t hi = std::min(off + data.size(), next_);
-  while (lo < hi) {
-    auto pos = static_cast<std::size_t>(lo % kRecentBytes);
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(hi - lo, kRecentBytes - pos));
-    if (std::memcmp(recent_->data() + pos, data.data() + (lo - off), n) != 0) {
+  if (!recent_) return;
+  for (const RecentChunk& c : *recent_) {
+    std::uint64_t lo = std::max(off, c.offset);
+    std::uint64_t hi = std::min(off + data.size(), c.offset + c.length);
+    if (lo >= hi) continue;
+    if (std::memcmp(c.head.data() + (lo - c.offset), data.data() + (lo - off),
+                    static_cast<std::size_t>(hi - lo)) != 0) {
       ++counters_.overlap_conflicts;
       return;
     }
-    lo += n;
   }
 }
 
 void StreamReassembler::forget_recent() {
   recent_.reset();
-  recent_len_ = 0;
+  recent_slot_ = 0;
 }
 
 void StreamReassembler::skip_hole(Timestamp ts, StreamHandler& handler) {

@@ -6,11 +6,13 @@
 //  - In-order bytes are delivered straight from the packet, without a copy.
 //  - Out-of-order segments are copied and held until the hole before them fills, up to
 //    `max_held_bytes` per direction; past that the hole is declared a gap and skipped.
-//  - Retransmitted or overlapping bytes: the first copy wins. Bytes that overlap held data,
-//    or the last `kRecentBytes` delivered bytes, and differ from them are counted as
-//    overlap conflicts (an injected copy, whichever came first). The recent bytes are a
-//    ring allocated at the first delivery and freed by forget_recent(); a retransmission
-//    that differs only further back than that, or across a gap, is not detected.
+//  - Retransmitted or overlapping bytes: the first copy wins. Bytes that overlap held data
+//    and differ from it are counted as overlap conflicts; so are bytes that differ from
+//    the first kRecentHead bytes of one of the last kRecentChunks chunks delivered (where
+//    an injected response or request starts: its status or request line), whichever copy
+//    came first. Those heads (about 320 bytes) are allocated at the first delivery and
+//    freed by forget_recent(). A copy that differs only elsewhere in delivered bytes is
+//    not detected.
 //  - Sequence numbers wrap at 2^32; offsets are 64-bit and never wrap.
 //  - A hole becomes a gap when the peer acknowledges past it (skip_to), when the held
 //    bytes overflow, or when the stream is flushed at close, timeout or end of capture.
@@ -67,8 +69,10 @@ struct ReassemblyCounters {
 
 class StreamReassembler {
  public:
-  // Delivered bytes remembered to compare retransmissions with (per direction).
-  static constexpr std::size_t kRecentBytes = 512;
+  // Delivered bytes remembered to compare retransmissions with: the first kRecentHead
+  // bytes of each of the last kRecentChunks chunks handed to the handler.
+  static constexpr std::size_t kRecentChunks = 4;
+  static constexpr std::size_t kRecentHead = 64;
 
   explicit StreamReassembler(std::uint64_t max_held_bytes) : max_held_(max_held_bytes) {}
 
@@ -87,7 +91,7 @@ class StreamReassembler {
 
   // Delivers everything held, declaring every remaining hole a gap.
   void flush(Timestamp ts, StreamHandler& handler);
-  // Frees the ring of recently delivered bytes (the stream is not parsed any more).
+  // Frees the heads of recently delivered chunks (the stream is not parsed any more).
   void forget_recent();
 
   // Offset of a sequence number relative to the next expected byte (may be negative).
@@ -103,7 +107,7 @@ class StreamReassembler {
   void skip_hole(Timestamp ts, StreamHandler& handler);
   void gap(std::uint64_t length, Timestamp ts, StreamHandler& handler);
   void deliver(ByteView bytes, Timestamp ts, StreamHandler& handler);
-  void remember(ByteView bytes);
+  void remember(std::uint64_t at, ByteView bytes);
   void compare_recent(std::uint64_t off, ByteView data);
 
   std::uint64_t max_held_;
@@ -112,10 +116,13 @@ class StreamReassembler {
   std::uint64_t next_ = 0;      // next offset to deliver
   std::map<std::uint64_t, std::vector<std::uint8_t>> held_;  // offset -> bytes
   std::uint64_t held_bytes_ = 0;
-  // The last delivered bytes, at ring position offset % kRecentBytes: the ring holds
-  // [next_ - recent_len_, next_). Emptied by a gap.
-  std::unique_ptr<std::array<std::uint8_t, kRecentBytes>> recent_;
-  std::uint64_t recent_len_ = 0;
+  struct RecentChunk {
+    std::uint64_t offset = 0;
+    std::uint32_t length = 0;  // of `head`: min(chunk size, kRecentHead); 0 = unused
+    std::array<std::uint8_t, kRecentHead> head{};
+  };
+  std::unique_ptr<std::array<RecentChunk, kRecentChunks>> recent_;
+  std::size_t recent_slot_ = 0;  // where the next chunk goes
   ReassemblyCounters counters_;
 };
 

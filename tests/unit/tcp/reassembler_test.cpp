@@ -284,45 +284,45 @@ TEST_F(Reassembly, RetransmissionDifferingFromDeliveredBytesIsAConflict) {
   EXPECT_EQ(out.stream, "HTTP/1.1 302 Found\r\nX-Injected: 0\r\n");
 }
 
-// The ring keeps the last kRecentBytes whatever the segment sizes, across its wrap point;
-// older bytes are not compared any more.
-TEST_F(Reassembly, DeliveredBytesRememberedUpToTheRingSize) {
-  constexpr std::size_t k = StreamReassembler::kRecentBytes;
+// The heads of the last kRecentChunks delivered chunks are remembered, kRecentHead bytes
+// each: a difference there is found, one further into a chunk or in an older chunk not.
+TEST_F(Reassembly, HeadsOfTheLastDeliveredChunksAreRemembered) {
+  constexpr std::size_t kHead = StreamReassembler::kRecentHead;
+  const std::string chunk(kHead + 20, 'a');
   r.start(0);
-  std::string a(k - 7, 'a');
-  std::string b(100, 'b');
-  add(0, a);
-  add(static_cast<std::uint32_t>(a.size()), b);  // wraps the ring
-  std::string changed = b;
-  changed[99] = 'B';
-  add(static_cast<std::uint32_t>(a.size()), changed);
+  for (std::size_t i = 0; i <= StreamReassembler::kRecentChunks; ++i) {
+    add(static_cast<std::uint32_t>(i * chunk.size()), chunk);
+  }
+  auto at = [&](std::size_t i, std::size_t in) {
+    return static_cast<std::uint32_t>(i * chunk.size() + in);
+  };
+  add(at(0, 0), "Z");  // the oldest chunk: forgotten
+  EXPECT_EQ(r.counters().overlap_conflicts, 0u);
+  add(at(2, kHead), "Z");  // past the head of a remembered chunk
+  EXPECT_EQ(r.counters().overlap_conflicts, 0u);
+  add(at(1, 0), "Z");
   EXPECT_EQ(r.counters().overlap_conflicts, 1u);
-  // A byte inside the ring, before its wrap point.
-  add(static_cast<std::uint32_t>(a.size() - 1), "Z");
+  add(at(4, kHead - 1), "Z");
   EXPECT_EQ(r.counters().overlap_conflicts, 2u);
-  // Byte 0 is older than the last k bytes: not remembered, not compared.
-  add(0, "Z");
-  EXPECT_EQ(r.counters().overlap_conflicts, 2u);
-  add(static_cast<std::uint32_t>(a.size() + b.size() - k), "Z");
+  // One copy spanning two chunks' heads is one conflict.
+  add(at(2, 0), std::string(2 * chunk.size(), 'b'));
   EXPECT_EQ(r.counters().overlap_conflicts, 3u);
-  EXPECT_EQ(r.counters().delivered_bytes, a.size() + b.size());
+  EXPECT_EQ(r.counters().delivered_bytes, 5 * chunk.size());
+  EXPECT_EQ(out.stream, std::string(5 * chunk.size(), 'a'));
 }
 
-// A gap empties the ring: bytes before it are no longer next to the delivered ones.
-// forget_recent() does the same when the connection ends.
-TEST_F(Reassembly, GapAndForgetClearRememberedBytes) {
+// Chunks delivered from held data are remembered too; forget_recent() drops them all.
+TEST_F(Reassembly, HeldChunksRememberedUntilForgotten) {
   r.start(0);
+  add(4, "efgh");
   add(0, "abcd");
-  r.skip_to_offset(8, kTs, out);
-  add(0, "WXYZ");
-  EXPECT_EQ(r.counters().overlap_conflicts, 0u);
-  add(8, "ijkl");
-  add(8, "IJKL");
+  add(4, "EFGH");
   EXPECT_EQ(r.counters().overlap_conflicts, 1u);
   r.forget_recent();
-  add(8, "IJKL");
+  add(4, "EFGH");
+  add(0, "ABCD");
   EXPECT_EQ(r.counters().overlap_conflicts, 1u);
-  EXPECT_EQ(out.events, (Events{"data@0:abcd", "gap@4+4", "data@8:ijkl"}));
+  EXPECT_EQ(out.events, (Events{"data@0:abcd", "data@4:efgh"}));
 }
 
 }  // namespace
