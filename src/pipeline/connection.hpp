@@ -147,8 +147,8 @@ class Connection {
   bool mid_stream_ = false;
   bool finished_ = false;
   std::optional<Side> reset_by_;  // finished by an RST from this side
+  std::uint32_t rst_ignored_ = 0;
   std::uint64_t ack_gaps_ = 0;
-  std::uint64_t rst_ignored_ = 0;
 };
 
 }  // namespace offpath

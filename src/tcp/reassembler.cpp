@@ -130,7 +130,7 @@ void StreamReassembler::gap(std::uint64_t length, Timestamp ts, StreamHandler& h
 void StreamReassembler::remember(std::uint64_t at, ByteView bytes) {
   if (!recent_) recent_ = std::make_unique<std::array<RecentChunk, kRecentChunks>>();
   RecentChunk& c = (*recent_)[recent_slot_];
-  recent_slot_ = (recent_slot_ + 1) % kRecentChunks;
+  recent_slot_ = static_cast<std::uint8_t>((recent_slot_ + 1) % kRecentChunks);
   c.offset = at;
   if (bytes.size() >= kRecentHead) {  // the usual case: a fixed-size copy, inlined
     c.length = kRecentHead;

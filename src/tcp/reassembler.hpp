@@ -112,6 +112,7 @@ class StreamReassembler {
 
   std::uint64_t max_held_;
   bool started_ = false;
+  std::uint8_t recent_slot_ = 0;  // where the next remembered chunk goes (see recent_)
   std::uint32_t base_seq_ = 0;  // sequence number of offset 0
   std::uint64_t next_ = 0;      // next offset to deliver
   std::map<std::uint64_t, std::vector<std::uint8_t>> held_;  // offset -> bytes
@@ -122,7 +123,6 @@ class StreamReassembler {
     std::array<std::uint8_t, kRecentHead> head{};
   };
   std::unique_ptr<std::array<RecentChunk, kRecentChunks>> recent_;
-  std::size_t recent_slot_ = 0;  // where the next chunk goes
   ReassemblyCounters counters_;
 };
 
