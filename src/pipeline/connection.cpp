@@ -149,9 +149,10 @@ bool Connection::rst_in_window(const Direction& d, std::uint32_t seq) const {
 // request from the parser looking for a line start.
 bool Connection::is_keepalive_probe(const Direction& d, const Segment& seg) const {
   if (seg.payload_len != 1 || seg.payload.size() != 1) return false;
-  if (seg.has(tcp_flags::kSyn) || seg.has(tcp_flags::kFin) || seg.has(tcp_flags::kRst)) return false;
+  if ((seg.flags & (tcp_flags::kSyn | tcp_flags::kFin | tcp_flags::kRst)) != 0) return false;
   if (d.reassembler.started()) {
-    return d.reassembler.offset_of(seg.seq) + 1 == static_cast<std::int64_t>(d.reassembler.next_offset());
+    const auto next = static_cast<std::int64_t>(d.reassembler.next_offset());
+    return d.reassembler.offset_of(seg.seq) + 1 == next;
   }
   if (d.syn_seen) return false;
   return !d.peer_ack_seen || seg.seq + 1 == d.peer_ack;
