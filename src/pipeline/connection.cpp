@@ -175,10 +175,13 @@ bool Connection::revive_after_reset(Side sender, const Segment& seg) {
 }
 
 void Connection::on_segment(Side sender, const Segment& seg) {
-  if (finished_ && !revive_after_reset(sender, seg)) return;
   Direction& d = dirs_[static_cast<std::size_t>(sender)];
   // Data in a SYN (TCP Fast Open) starts after the sequence number the SYN takes.
   const std::uint32_t data_seq = seg.seq + (seg.has(tcp_flags::kSyn) ? 1u : 0u);
+  if (finished_ && !revive_after_reset(sender, seg)) {
+    d.reassembler.count_late(data_seq, seg.payload.size());
+    return;
+  }
   if (seg.has(tcp_flags::kSyn)) {
     if (!d.syn_seen) {
       d.syn_seen = true;

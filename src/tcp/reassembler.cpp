@@ -156,6 +156,14 @@ void StreamReassembler::compare_recent(std::uint64_t off, ByteView data) {
   }
 }
 
+void StreamReassembler::count_late(std::uint32_t seq, std::size_t size) {
+  if (!started_) return;
+  const std::int64_t off = offset_of(seq);
+  if (off >= 0 && off + static_cast<std::int64_t>(size) <= static_cast<std::int64_t>(next_)) {
+    counters_.duplicate_bytes += size;
+  }
+}
+
 void StreamReassembler::forget_recent() {
   recent_.reset();
   recent_slot_ = 0;

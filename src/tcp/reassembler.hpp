@@ -91,6 +91,9 @@ class StreamReassembler {
 
   // Delivers everything held, declaring every remaining hole a gap.
   void flush(Timestamp ts, StreamHandler& handler);
+  // A segment that arrived after the stream ended: not delivered; counted as duplicate
+  // bytes when it repeats delivered ones (a late retransmission).
+  void count_late(std::uint32_t seq, std::size_t size);
   // Frees the heads of recently delivered chunks (the stream is not parsed any more).
   void forget_recent();
 

@@ -484,6 +484,8 @@ TEST(Pipeline, SynRetransmittedAfterCloseBelongsToTheOldConnection) {
   EXPECT_EQ(run.counters().worker.flows_created, 1u);
   EXPECT_EQ(run.counters().worker.flows_reused, 0u);
   EXPECT_EQ(run.counters().worker.connections.orphan_responses, 0u);
+  EXPECT_EQ(run.counters().worker.connections.reassembly.duplicate_bytes,
+            kGet.size() + k200.size());
 }
 
 // Two copies of the response head that disagree: the first one wins (what the receiver

@@ -325,5 +325,19 @@ TEST_F(Reassembly, HeldChunksRememberedUntilForgotten) {
   EXPECT_EQ(out.events, (Events{"data@0:abcd", "data@4:efgh"}));
 }
 
+// After the end of the stream a segment is only counted: as duplicate bytes when all of
+// it repeats delivered bytes, not at all otherwise.
+TEST_F(Reassembly, LateSegmentsAreCountedNotDelivered) {
+  r.count_late(1000, 3);  // not started: nothing to compare with
+  r.start(1000);
+  add(1000, "abcdef");
+  r.count_late(1002, 3);
+  EXPECT_EQ(r.counters().duplicate_bytes, 3u);
+  r.count_late(1004, 3);  // reaches past the end
+  r.count_late(999, 2);   // starts before the stream
+  EXPECT_EQ(r.counters().duplicate_bytes, 3u);
+  EXPECT_EQ(out.events, (Events{"data@0:abcdef"}));
+}
+
 }  // namespace
 }  // namespace offpath
