@@ -126,12 +126,15 @@ void Connection::start_direction(Side side, const Segment& seg) {
       }
     }
   }
-  if (!d.parser_started) {
-    d.parser_started = true;
-    // After a handshake the stream starts with a message, unless the connection came
-    // back after an ignored RST with part of the stream already parsed.
-    parser(side).start(d.syn_seen && d.reassembler.next_offset() == 0);
-  }
+  if (!d.parser_started) start_parser(side);
+}
+
+void Connection::start_parser(Side side) {
+  Direction& d = dirs_[static_cast<std::size_t>(side)];
+  d.parser_started = true;
+  // After a handshake the stream starts with a message, unless the connection came
+  // back after an ignored RST with part of the stream already parsed.
+  parser(side).start(d.syn_seen && d.reassembler.next_offset() == 0);
 }
 
 // An RST is acceptable at or past the next expected sequence number, within the window
@@ -170,7 +173,14 @@ bool Connection::revive_after_reset(Side sender, const Segment& seg) {
   ++rst_ignored_;
   reset_by_.reset();
   finished_ = false;
-  for (auto& x : dirs_) x.parser_started = false;
+  // A new HTTP state; a direction with a starting point may get gaps before data (the
+  // peer's acknowledgements), so its parser starts now, looking for a message start.
+  ensure_http();
+  for (Side side : {Side::Lo, Side::Hi}) {
+    Direction& x = dirs_[static_cast<std::size_t>(side)];
+    x.parser_started = false;
+    if (x.reassembler.started()) start_parser(side);
+  }
   return true;
 }
 

@@ -127,6 +127,7 @@ class Connection {
   void ensure_http();
   HttpParser& parser(Side side);
   void start_direction(Side side, const Segment& seg);
+  void start_parser(Side side);
   bool rst_in_window(const Direction& d, std::uint32_t seq) const;
   bool is_keepalive_probe(const Direction& d, const Segment& seg) const;
   bool revive_after_reset(Side sender, const Segment& seg);

@@ -400,6 +400,31 @@ TEST(Pipeline, ConnectionBackAfterIgnoredRstKeepsMidStream) {
   EXPECT_EQ(run.counters().worker.connections.rst_ignored, 1u);
 }
 
+// Back after an ignored RST, the sender's first packet may acknowledge peer bytes the
+// capture missed: that gap reaches the peer's parser before any new data does.
+TEST(Pipeline, ConnectionBackAfterIgnoredRstWithAnAcknowledgedGap) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(f::kRst | f::kAck));
+  tcp.cseq += 100;  // the client sent 100 bytes the capture missed
+  run.send(tcp.server(kPA, k200));
+  run.send(tcp.client(kPA, "GET /after HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(str(recs[0], "outcome"), "connection_reset");
+  EXPECT_EQ(str(recs[1], "outcome"), "orphan_response");
+  EXPECT_EQ(str(recs[2], "request.uri"), "/after");
+  EXPECT_EQ(str(recs[2], "response.status"), "404");
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.rst_ignored, 1u);
+  EXPECT_EQ(c.ack_gaps, 1u);
+  EXPECT_EQ(c.reassembly.gap_bytes, 100u);
+}
+
 // A real reset: the peer's bytes in flight after it (sent before the RST arrived) and
 // more RSTs do not bring the connection back.
 TEST(Pipeline, RealResetStaysEndedWhateverThePeerSends) {
