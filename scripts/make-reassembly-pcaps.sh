@@ -15,6 +15,17 @@ mangle reasm-retransmitted      --dup 4 --dup 11      # a request and a response
 mangle reasm-overlap-conflict   --swap 6:8 --dup-altered 8  # resent bytes that differ
 mangle reasm-mid-stream         --keep-from 5         # capture starts after the first GET
 mangle reasm-reset-mid-body     --rst 8 --end-after 8 # server resets inside the first body
+# RSTs the receiver would ignore: out of the window (server's far ahead, client's behind)
+mangle reasm-rst-out-of-window  --inject-rst 8:1000000000 --inject-rst 9:-100
+# an RST in the window from the client between two exchanges, then its next request
+mangle reasm-rst-injected       --inject-rst 9:0
+# capture starts on a client keep-alive probe (one byte 0x00 before the second GET)
+mangle reasm-keepalive-mid-stream --keep-from 9 --keepalive-before 10
+# the client's SYN and the first response retransmitted after the close
+mangle reasm-syn-after-close    --append 1 --append 6 --append 8
+# an injected response head before the real one (302 instead of 200), and after it
+mangle reasm-injected-response  --copy-replacing "6:200 OK:302 OK:before"
+mangle reasm-delivered-conflict --copy-replacing "6:200 OK:302 OK"
 # Picked up mid-stream, 30 bytes into the first GET's segment: that request is cut.
 mangle mid-stream-cut-request   --cut-head 4:30 --keep-from 4
 echo "made pcaps/reasm-*.pcap and pcaps/mid-stream-cut-request.pcap from $src"

@@ -2,12 +2,16 @@
 """Makes the reassembly test captures from a real one: drops, swaps, duplicates, alters
 or resets chosen frames, the way a lossy capture point or a misbehaving stack would.
 Frames are numbered from 1 as tshark numbers them. Swaps apply first, then copies are
-inserted after the frame they copy (wherever it now is), then drops and cuts.
+inserted next to the frame they copy (wherever it now is), then drops and cuts, then
+appended copies. New and altered frames keep the original checksums (offpath does not
+check them; the injected frames of a real attack would be valid).
 Only classic little-endian pcap files with Ethernet + IPv4 + TCP frames are supported.
 
   mangle-pcap.py IN OUT [--drop N,..] [--swap N:M] [--dup N] [--dup-altered N]
                         [--keep-from N] [--rst N] [--end-after N]
-                        [--cut-head N:K] [--move-tail N:M:K]
+                        [--cut-head N:K] [--move-tail N:M:K] [--inject-rst N:DELTA]
+                        [--keepalive-before N] [--copy-replacing N:OLD:NEW[:before]]
+                        [--append N]
 
 --dup N         inserts a retransmitted copy of frame N right after it
 --dup-altered N the same, with its last payload byte changed (an overlap conflict)
@@ -19,6 +23,15 @@ Only classic little-endian pcap files with Ethernet + IPv4 + TCP frames are supp
 --move-tail N:M:K  moves the last K payload bytes of frame N to the front of frame M (a
                 stack that sends them late, with the next segment)
 Payload edits (python3-scapy) recompute the IPv4 and TCP checksums; they apply first.
+--inject-rst N:DELTA   inserts after frame N an RST+ACK from its sender, without payload,
+                at frame N's next sequence number plus DELTA (0: exactly in the window)
+--keepalive-before N   inserts before frame N a keep-alive probe from its sender: ACK,
+                one byte 0x00 at frame N's sequence number minus one
+--copy-replacing N:OLD:NEW[:before]   inserts after (or before) frame N a copy of it
+                with the payload bytes OLD replaced by NEW (same length): an injected
+                segment that disagrees with the real one
+--append N      appends a copy of frame N after the last frame, 0.5 s apart (a late
+                retransmission)
 """
 import argparse
 import struct
@@ -64,6 +77,9 @@ def set_payload(f, payload, seq_delta):
 
 def payload_of(f):
     return bytes(f[2][tcp_offsets(f[2])[1]:])
+def insert_next_to(tagged, n, frame, after):
+    pos = next(i for i, (num, _) in enumerate(tagged) if num == n)
+    tagged.insert(pos + 1 if after else pos, (None, frame))
 
 
 def main():
@@ -79,6 +95,10 @@ def main():
     ap.add_argument("--end-after", type=int)
     ap.add_argument("--cut-head", action="append", default=[])
     ap.add_argument("--move-tail", action="append", default=[])
+    ap.add_argument("--inject-rst", action="append", default=[])
+    ap.add_argument("--keepalive-before", type=int, action="append", default=[])
+    ap.add_argument("--copy-replacing", action="append", default=[])
+    ap.add_argument("--append", type=int, action="append", default=[])
     a = ap.parse_args()
     header, frames = read_pcap(a.src)
     for spec in a.cut_head:
@@ -109,14 +129,55 @@ def main():
         copy = [f[0], f[1] + 1, bytearray(f[2]), f[3]]
         if n in a.dup_altered:
             copy[2][-1] ^= 0x20
-        pos = next(i for i, (num, _) in enumerate(tagged) if num == n)
-        tagged.insert(pos + 1, (None, copy))
+        insert_next_to(tagged, n, copy, after=True)
+    for spec in a.inject_rst:
+        n, delta = (int(v) for v in spec.split(":"))
+        f = frames[n - 1]
+        pkt = bytearray(f[2])
+        tcp, payload = tcp_offsets(pkt)
+        seq = struct.unpack_from("!I", pkt, tcp + 4)[0]
+        syn_fin = 1 if pkt[tcp + 13] & 0x03 else 0
+        struct.pack_into("!I", pkt, tcp + 4, (seq + len(pkt) - payload + syn_fin + delta) % 2**32)
+        del pkt[payload:]
+        pkt[tcp + 13] = 0x14  # RST + ACK
+        struct.pack_into("!H", pkt, 16, payload - 14)
+        insert_next_to(tagged, n, [f[0], f[1] + 1, pkt, len(pkt)], after=True)
+    for n in a.keepalive_before:
+        f = frames[n - 1]
+        pkt = bytearray(f[2])
+        tcp, payload = tcp_offsets(pkt)
+        seq = struct.unpack_from("!I", pkt, tcp + 4)[0]
+        struct.pack_into("!I", pkt, tcp + 4, (seq - 1) % 2**32)
+        del pkt[payload:]
+        pkt += b"\x00"
+        pkt[tcp + 13] = 0x10  # ACK
+        struct.pack_into("!H", pkt, 16, len(pkt) - 14)
+        insert_next_to(tagged, n, [f[0], max(f[1] - 1, 0), pkt, len(pkt)], after=False)
+    for spec in a.copy_replacing:
+        n, old, new, *where = spec.split(":")
+        if len(old) != len(new):
+            sys.exit("--copy-replacing: OLD and NEW must have the same length")
+        f = frames[int(n) - 1]
+        pkt = bytearray(f[2])
+        _, payload = tcp_offsets(pkt)
+        at = pkt.find(old.encode(), payload)
+        if at < 0:
+            sys.exit(f"--copy-replacing: '{old}' is not in frame {n}'s payload")
+        pkt[at:at + len(old)] = new.encode()
+        before = where == ["before"]
+        insert_next_to(tagged, int(n), [f[0], f[1] + (-1 if before else 1), pkt, f[3]],
+                       after=not before)
     drop = {int(v) for v in a.drop.split(",") if v}
     kept = [(num, f) for num, f in tagged if num not in drop]
     if a.keep_from:
         kept = [(num, f) for num, f in kept if num is None or num >= a.keep_from]
     if a.end_after:
         kept = [(num, f) for num, f in kept if num is None or num <= a.end_after]
+    for n in a.append:
+        f = frames[n - 1]
+        prev = kept[-1][1]
+        t = prev[0] * 1_000_000 + prev[1] + 500_000
+        kept.append((None, [t // 1_000_000, t % 1_000_000, bytearray(f[2]), f[3]]))
     with open(a.dst, "wb") as out:
         out.write(header)
         for _, (sec, usec, pkt, orig) in kept:

@@ -28,7 +28,7 @@ all_scenarios=(
   pipelined expect-100-continue early-hints-103 status-204-304 connect-tunnel
   websocket-upgrade chunked-trailers close-delimited http10-no-keepalive
   repeated-headers-obsfold long-headers parse-error gzip-response
-  close-no-response capture-ended
+  close-no-response capture-ended tcp-fastopen
   ambiguous-length http-minor-version invalid-status broken-after-status not-http-mixed
   keepalive-high-port
 )
@@ -544,6 +544,28 @@ rec_keepalive_high_port() {
 0 GET /api/items?page=2 200 complete
 EOF
   stop "$high"
+}
+
+rec_tcp_fastopen() {
+  # TCP Fast Open: curl sends each GET in its SYN (curl opens one connection per URL with --tcp-fastopen), the server's SYN-ACK acknowledges it.
+  # The sysctls hold for these namespaces only: client enabled without a cookie (1|4),
+  # server enabled without a cookie on every listener without setsockopt (2|0x200|0x400),
+  # set before a second origin listens, so the other scenarios' origin is unchanged.
+  cli sysctl -qw net.ipv4.tcp_fastopen=5
+  ip netns exec "$ns_s" sysctl -qw net.ipv4.tcp_fastopen=1538
+  bg "$ns_s" "$work/origin-tfo.log" "$py" "$scen/origin.py" --bind :: --port 8082
+  local tfo_origin=$bg_pid
+  wait_for 5 listening 8082
+  cap_start tcp-fastopen
+  ccurl --tcp-fastopen "http://$srv4:8082/index.html" "http://$srv4:8082/style.css"
+  finish 8082 <<EOF
+0 GET /index.html 200 complete
+1 GET /style.css 200 complete
+EOF
+  stop "$tfo_origin"
+  local syn_len
+  syn_len=$(tcpdump -nr "$out/tcp-fastopen.pcap" 'tcp[tcpflags] == tcp-syn' 2>/dev/null | grep -o 'length [0-9]*' | head -n 1)
+  [[ -n $syn_len && $syn_len != "length 0" ]] || die "tcp-fastopen: the SYN carries no data"
 }
 
 # --- main ---------------------------------------------------------------------

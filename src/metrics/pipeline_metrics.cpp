@@ -95,6 +95,9 @@ std::string render_metrics(const MetricsInputs& in) {
             r.overlap_conflicts);
   m.counter("offpath_tcp_held_overflows_total", "Out-of-order limits hit (--max-ooo-per-flow).",
             r.held_overflows);
+  m.counter("offpath_tcp_rst_ignored_total",
+            "RSTs that did not end the connection (out of window, or more data followed).",
+            w.connections.rst_ignored);
 
   // http
   const auto& h = w.connections.parser;

@@ -1,8 +1,26 @@
 #include "pipeline/connection.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace offpath {
+namespace {
+
+// How far past the next expected sequence number an RST may be and still be taken as
+// real. The capture does not see the receiver's window (nor its scale): this bound is
+// above the windows of common stacks, and a forged RST with a random sequence number
+// falls inside it once in 512 tries.
+constexpr std::int64_t kRstWindowBytes = std::int64_t{8} << 20;
+
+// Where `seq` is relative to the next byte expected from this direction, when known.
+std::optional<std::int64_t> ahead_of_expected(const StreamReassembler& r, bool syn_seen,
+                                              std::uint32_t isn, std::uint32_t seq) {
+  if (r.started()) return r.offset_of(seq) - static_cast<std::int64_t>(r.next_offset());
+  if (syn_seen) return static_cast<std::int32_t>(seq - (isn + 1));
+  return std::nullopt;
+}
+
+}  // namespace
 
 std::uint64_t connection_id(const FlowKey& key, Timestamp start) {
   std::uint64_t h = key.id_hash() ^ static_cast<std::uint64_t>(start.micros) * 0x9e3779b97f4a7c15ULL;
@@ -24,10 +42,11 @@ Connection::Connection(const FlowKey& key, Timestamp start, const ParserLimits& 
 
 bool Connection::is_new_handshake(Side sender, const Segment& seg) const {
   if (!seg.has(tcp_flags::kSyn) || seg.has(tcp_flags::kAck)) return false;
-  if (finished_) return true;
   const Direction& d = dirs_[static_cast<std::size_t>(sender)];
+  // Same ISN = SYN retry, also after the close: its data is a retransmission.
+  if (finished_) return !d.syn_seen || d.isn != seg.seq;
   if (!d.syn_seen) return false;  // first SYN of a flow picked up mid-stream: keep it
-  return d.isn != seg.seq;       // same ISN = SYN retry
+  return d.isn != seg.seq;
 }
 
 std::uint64_t Connection::held_bytes() const {
@@ -45,13 +64,15 @@ ConnectionCounters Connection::http_counters() const {
 }
 
 ConnectionCounters Connection::counters() const {
-  ConnectionCounters c = http_ ? http_counters() : ended_http_;
+  ConnectionCounters c = ended_http_;
+  if (http_) c += http_counters();
   for (const auto& d : dirs_) {
     c.reassembly += d.reassembler.counters();
   }
   c.ack_gaps = ack_gaps_;
   c.not_http_connections = not_http_connections_;
   c.not_http_bytes = not_http_bytes_;
+  c.rst_ignored = rst_ignored_;
   return c;
 }
 
@@ -63,6 +84,8 @@ void Connection::ensure_http() {
   ctx.connection_id = connection_id(key_, start_);
   ctx.connection_start = start_;
   http_ = std::make_unique<HttpState>(ctx, out_, limits_);
+  // A connection back after an ignored RST keeps what the first state knew.
+  if (mid_stream_) http_->pairer.add_anomaly(anomaly::kMidStream);
 }
 
 HttpParser& Connection::parser(Side side) {
@@ -129,16 +152,73 @@ void Connection::start_direction(Side side, const Segment& seg) {
       }
     }
   }
-  if (!d.parser_started) {
-    d.parser_started = true;
-    parser(side).start(d.syn_seen);
-    parser(side).set_either_kind(roles_guessed_);
+  if (!d.parser_started) start_parser(side);
+}
+
+void Connection::start_parser(Side side) {
+  Direction& d = dirs_[static_cast<std::size_t>(side)];
+  d.parser_started = true;
+  // After a handshake the stream starts with a message, unless the connection came
+  // back after an ignored RST with part of the stream already parsed.
+  parser(side).start(d.syn_seen && d.reassembler.next_offset() == 0);
+  parser(side).set_either_kind(roles_guessed_);
+}
+
+// An RST is acceptable at or past the next expected sequence number, within the window
+// (RFC 793). When nothing is known of the sender's sequence numbers (an RST answering a
+// SYN), it is.
+bool Connection::rst_in_window(const Direction& d, std::uint32_t seq) const {
+  auto ahead = ahead_of_expected(d.reassembler, d.syn_seen, d.isn, seq);
+  return !ahead || (*ahead >= 0 && *ahead < kRstWindowBytes);
+}
+
+// A keep-alive probe repeats the byte before the next expected one. Before the direction
+// has a starting point (picked up mid-stream) that is the byte before the peer's last
+// acknowledgement; with no acknowledgement seen yet, any lone byte is taken for one
+// rather than started from: a stream started one byte early would hide the next
+// request from the parser looking for a line start.
+bool Connection::is_keepalive_probe(const Direction& d, const Segment& seg) const {
+  if (seg.payload_len != 1 || seg.payload.size() != 1) return false;
+  if ((seg.flags & (tcp_flags::kSyn | tcp_flags::kFin | tcp_flags::kRst)) != 0) return false;
+  if (d.reassembler.started()) {
+    const auto next = static_cast<std::int64_t>(d.reassembler.next_offset());
+    return d.reassembler.offset_of(seg.seq) + 1 == next;
   }
+  if (d.syn_seen) return false;
+  return !d.peer_ack_seen || seg.seq + 1 == d.peer_ack;
+}
+
+// A connection finished by an RST from `sender` whose sender now goes on with its stream:
+// the RST did not end the connection. Parsing resumes at the next message start.
+bool Connection::revive_after_reset(Side sender, const Segment& seg) {
+  if (!reset_by_ || *reset_by_ != sender || !client_) return false;
+  if (seg.payload.empty() || seg.has(tcp_flags::kSyn) || seg.has(tcp_flags::kRst)) return false;
+  const Direction& d = dirs_[static_cast<std::size_t>(sender)];
+  if (d.fin_seen) return false;
+  auto ahead = ahead_of_expected(d.reassembler, d.syn_seen, d.isn, seg.seq);
+  if (!ahead || *ahead < 0 || *ahead >= kRstWindowBytes) return false;
+  ++rst_ignored_;
+  reset_by_.reset();
+  finished_ = false;
+  // A new HTTP state; a direction with a starting point may get gaps before data (the
+  // peer's acknowledgements), so its parser starts now, looking for a message start.
+  ensure_http();
+  for (Side side : {Side::Lo, Side::Hi}) {
+    Direction& x = dirs_[static_cast<std::size_t>(side)];
+    x.parser_started = false;
+    if (x.reassembler.started()) start_parser(side);
+  }
+  return true;
 }
 
 void Connection::on_segment(Side sender, const Segment& seg) {
-  if (finished_) return;
   Direction& d = dirs_[static_cast<std::size_t>(sender)];
+  // Data in a SYN (TCP Fast Open) starts after the sequence number the SYN takes.
+  const std::uint32_t data_seq = seg.seq + (seg.has(tcp_flags::kSyn) ? 1u : 0u);
+  if (finished_ && !revive_after_reset(sender, seg)) {
+    d.reassembler.count_late(data_seq, seg.payload.size());
+    return;
+  }
   if (seg.has(tcp_flags::kSyn)) {
     if (!d.syn_seen) {
       d.syn_seen = true;
@@ -147,19 +227,30 @@ void Connection::on_segment(Side sender, const Segment& seg) {
     decide_roles(sender, seg);
   }
   if (seg.has(tcp_flags::kRst)) {
+    if (!rst_in_window(d, seg.seq)) {
+      ++rst_ignored_;
+      return;
+    }
+    reset_by_ = sender;
     finish(Outcome::ConnectionReset, seg.ts);
     return;
   }
-  if (!seg.payload.empty()) decide_roles(sender, seg);
+  const bool has_data = !seg.payload.empty() && !is_keepalive_probe(d, seg);
+  if (seg.has(tcp_flags::kAck)) {
+    Direction& peer = dirs_[static_cast<std::size_t>(other(sender))];
+    peer.peer_ack_seen = true;
+    peer.peer_ack = seg.ack;
+  }
+  if (has_data) decide_roles(sender, seg);
   // The ACK first: a response's first segment acknowledges the request it answers.
   if (seg.has(tcp_flags::kAck) && client_) on_ack(sender, seg);
-  if (!seg.payload.empty()) {
+  if (has_data) {
     // The sender acknowledged the peer's bytes and now answers: what it acknowledged must
     // be parsed before this answer, so a hole still open there is a gap now.
     age_ack_target(other(sender), seg.ts, true);
     start_direction(sender, seg);
     const std::uint64_t conflicts = d.reassembler.counters().overlap_conflicts;
-    d.reassembler.add(seg.seq, seg.payload, seg.ts, handlers_[static_cast<std::size_t>(sender)]);
+    d.reassembler.add(data_seq, seg.payload, seg.ts, handlers_[static_cast<std::size_t>(sender)]);
     if (d.reassembler.counters().overlap_conflicts != conflicts) {
       http_->pairer.mark_open(anomaly::kOverlapConflict);
     }
@@ -168,7 +259,7 @@ void Connection::on_segment(Side sender, const Segment& seg) {
   if (seg.has(tcp_flags::kFin) && client_ && !d.fin_seen) {
     if (!d.reassembler.started()) start_direction(sender, seg);
     d.fin_seen = true;
-    std::int64_t off = d.reassembler.offset_of(seg.seq) + static_cast<std::int64_t>(seg.payload_len);
+    std::int64_t off = d.reassembler.offset_of(data_seq) + static_cast<std::int64_t>(seg.payload_len);
     d.fin_offset = static_cast<std::uint64_t>(std::max<std::int64_t>(off, 0));
   }
   age_ack_targets(seg.ts, false);
@@ -222,6 +313,7 @@ void Connection::finish(Outcome why, Timestamp ts) {
   if (finished_) return;
   if (client_ && http_) age_ack_targets(ts, true);  // acknowledged holes are gaps now
   finished_ = true;
+  for (auto& d : dirs_) d.reassembler.forget_recent();
   if (!client_ || !http_) return;
   for (std::size_t i = 0; i < 2; ++i) {
     Direction& d = dirs_[i];
@@ -233,7 +325,7 @@ void Connection::finish(Outcome why, Timestamp ts) {
   count_not_http();
   // Nothing is parsed or paired any more: keep the counters, give the memory back now
   // rather than when the finished connection leaves the table.
-  ended_http_ = http_counters();
+  ended_http_ += http_counters();
   http_.reset();
 }
 

@@ -14,6 +14,13 @@
 // worker times it out, evicts it or the capture ends; finish() emits every open request
 // and frees the HTTP state (a finished connection lingers in the flow table a while, so
 // that late segments do not start a new one, and holds only its counters meanwhile).
+// An RST the receiver would ignore does not end it (counted `rst_ignored`): one whose
+// sequence number is outside the window, or one after which the same sender goes on
+// with its stream (a real stack sends nothing after its RST: the RST was injected, or
+// never reached the receiver). The latter is known only afterwards: the connection was
+// finished at the RST and comes back to life, its parsers resynchronising at the next
+// message start. Keep-alive probes (one byte just before the next expected one) are not
+// data, and a retransmitted SYN with the old ISN belongs to the finished connection.
 #pragma once
 
 #include <array>
@@ -38,6 +45,7 @@ struct ConnectionCounters {
   std::uint64_t ack_gaps = 0;  // gaps declared because the peer acknowledged past a hole
   std::uint64_t not_http_connections = 0;  // finished with no HTTP in either direction
   std::uint64_t not_http_bytes = 0;        // their bytes, both directions
+  std::uint64_t rst_ignored = 0;  // RSTs out of the window or followed by more data
 
   ConnectionCounters& operator+=(const ConnectionCounters& o) {
     reassembly += o.reassembly;
@@ -47,6 +55,7 @@ struct ConnectionCounters {
     ack_gaps += o.ack_gaps;
     not_http_connections += o.not_http_connections;
     not_http_bytes += o.not_http_bytes;
+    rst_ignored += o.rst_ignored;
     return *this;
   }
 };
@@ -96,6 +105,8 @@ class Connection {
     std::uint64_t fin_offset = 0;
     bool ended = false;
     bool parser_started = false;
+    bool peer_ack_seen = false;
+    std::uint32_t peer_ack = 0;  // the last acknowledgement of this direction by the peer
     // The peer acknowledged bytes we have not seen. The hole becomes a gap only if it is
     // still open a few packets later, or as soon as the peer sends data of its own (which
     // answers what it acknowledged): a capture may show an ACK before the data it
@@ -131,6 +142,10 @@ class Connection {
   void ensure_http();
   HttpParser& parser(Side side);
   void start_direction(Side side, const Segment& seg);
+  void start_parser(Side side);
+  bool rst_in_window(const Direction& d, std::uint32_t seq) const;
+  bool is_keepalive_probe(const Direction& d, const Segment& seg) const;
+  bool revive_after_reset(Side sender, const Segment& seg);
   void on_ack(Side sender, const Segment& seg);
   void check_fin(Side side, Timestamp ts);
   void age_ack_targets(Timestamp ts, bool force);
@@ -144,12 +159,14 @@ class Connection {
   std::array<DirectionHandler, 2> handlers_;
   std::optional<Side> client_;
   std::unique_ptr<HttpState> http_;  // released by finish(), see ended_http_
-  ConnectionCounters ended_http_;     // http_counters() when finish() released http_
+  ConnectionCounters ended_http_;     // http_counters() of every released http_
   bool mid_stream_ = false;
   bool roles_guessed_ = false;
   std::uint64_t not_http_connections_ = 0;
   std::uint64_t not_http_bytes_ = 0;
   bool finished_ = false;
+  std::optional<Side> reset_by_;  // finished by an RST from this side
+  std::uint32_t rst_ignored_ = 0;
   std::uint64_t ack_gaps_ = 0;
 };
 

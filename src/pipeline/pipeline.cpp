@@ -236,7 +236,7 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
   line("reassembly gaps=" + num(r.gaps) + " gap_bytes=" + num(r.gap_bytes) +
        " ack_gaps=" + num(w.connections.ack_gaps) + " duplicate_bytes=" + num(r.duplicate_bytes) +
        " overlap_conflicts=" + num(r.overlap_conflicts) + " held_overflows=" +
-       num(r.held_overflows));
+       num(r.held_overflows) + " rst_ignored=" + num(w.connections.rst_ignored));
   line("http messages=" + num(h.messages) + " parse_errors=" + num(h.parse_errors) +
        " orphan_responses=" + num(w.connections.orphan_responses) + " late_responses=" +
        num(w.connections.late_responses) + " resyncs=" + num(h.resyncs) +

@@ -30,6 +30,7 @@ SegmentOutcome StreamReassembler::add(std::uint32_t seq, ByteView data, Timestam
   }
   auto uoff = static_cast<std::uint64_t>(off);
   auto uend = static_cast<std::uint64_t>(end);
+  if (uoff < next_) compare_recent(uoff, data);
   if (uend <= next_) {
     counters_.duplicate_bytes += data.size();
     return SegmentOutcome::Duplicate;
@@ -45,10 +46,7 @@ SegmentOutcome StreamReassembler::add(std::uint32_t seq, ByteView data, Timestam
       fresh = fresh.first(keep);
       uend = next_ + keep;
     }
-    std::uint64_t at = next_;
-    next_ = uend;
-    counters_.delivered_bytes += fresh.size();
-    handler.on_data(at, fresh, ts);
+    deliver(fresh, ts, handler);
     drain(ts, handler);
     return SegmentOutcome::InOrder;
   }
@@ -107,24 +105,74 @@ void StreamReassembler::drain(Timestamp ts, StreamHandler& handler) {
     }
     auto skip = static_cast<std::size_t>(next_ - off);
     counters_.duplicate_bytes += skip;
-    std::uint64_t at = next_;
-    next_ = end;
-    counters_.delivered_bytes += bytes.size() - skip;
-    handler.on_data(at, ByteView(bytes).subspan(skip), ts);
+    deliver(ByteView(bytes).subspan(skip), ts, handler);
   }
+}
+
+// Bytes at next_, in order: to the handler, and their head to the recent chunks.
+void StreamReassembler::deliver(ByteView bytes, Timestamp ts, StreamHandler& handler) {
+  std::uint64_t at = next_;
+  next_ += bytes.size();
+  counters_.delivered_bytes += bytes.size();
+  remember(at, bytes);
+  handler.on_data(at, bytes, ts);
+}
+
+// Bytes [next_, next_ + length) will never come.
+void StreamReassembler::gap(std::uint64_t length, Timestamp ts, StreamHandler& handler) {
+  std::uint64_t at = next_;
+  next_ += length;
+  ++counters_.gaps;
+  counters_.gap_bytes += length;
+  handler.on_gap(at, length, ts);
+}
+
+void StreamReassembler::remember(std::uint64_t at, ByteView bytes) {
+  if (!recent_) recent_ = std::make_unique<std::array<RecentChunk, kRecentChunks>>();
+  RecentChunk& c = (*recent_)[recent_slot_];
+  recent_slot_ = static_cast<std::uint8_t>((recent_slot_ + 1) % kRecentChunks);
+  c.offset = at;
+  if (bytes.size() >= kRecentHead) {  // the usual case: a fixed-size copy, inlined
+    c.length = kRecentHead;
+    std::memcpy(c.head.data(), bytes.data(), kRecentHead);
+  } else {
+    c.length = static_cast<std::uint32_t>(bytes.size());
+    std::memcpy(c.head.data(), bytes.data(), bytes.size());
+  }
+}
+
+// `data` sits at `off` < next_: where it covers a remembered head it must repeat it.
+void StreamReassembler::compare_recent(std::uint64_t off, ByteView data) {
+  if (!recent_) return;
+  for (const RecentChunk& c : *recent_) {
+    std::uint64_t lo = std::max(off, c.offset);
+    std::uint64_t hi = std::min(off + data.size(), c.offset + c.length);
+    if (lo >= hi) continue;
+    if (std::memcmp(c.head.data() + (lo - c.offset), data.data() + (lo - off),
+                    static_cast<std::size_t>(hi - lo)) != 0) {
+      ++counters_.overlap_conflicts;
+      return;
+    }
+  }
+}
+
+void StreamReassembler::count_late(std::uint32_t seq, std::size_t size) {
+  if (!started_) return;
+  const std::int64_t off = offset_of(seq);
+  if (off >= 0 && off + static_cast<std::int64_t>(size) <= static_cast<std::int64_t>(next_)) {
+    counters_.duplicate_bytes += size;
+  }
+}
+
+void StreamReassembler::forget_recent() {
+  recent_.reset();
+  recent_slot_ = 0;
 }
 
 void StreamReassembler::skip_hole(Timestamp ts, StreamHandler& handler) {
   if (held_.empty()) return;
   std::uint64_t hole_end = held_.begin()->first;
-  if (hole_end > next_) {
-    std::uint64_t len = hole_end - next_;
-    std::uint64_t at = next_;
-    next_ = hole_end;
-    ++counters_.gaps;
-    counters_.gap_bytes += len;
-    handler.on_gap(at, len, ts);
-  }
+  if (hole_end > next_) gap(hole_end - next_, ts, handler);
   drain(ts, handler);
 }
 
@@ -145,12 +193,7 @@ void StreamReassembler::skip_to_offset(std::uint64_t target, Timestamp ts,
       continue;
     }
     // Nothing held below the target: the bytes before it were lost by the capture.
-    std::uint64_t len = target - next_;
-    std::uint64_t at = next_;
-    next_ = target;
-    ++counters_.gaps;
-    counters_.gap_bytes += len;
-    handler.on_gap(at, len, ts);
+    gap(target - next_, ts, handler);
   }
   drain(ts, handler);
 }

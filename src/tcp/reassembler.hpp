@@ -7,7 +7,12 @@
 //  - Out-of-order segments are copied and held until the hole before them fills, up to
 //    `max_held_bytes` per direction; past that the hole is declared a gap and skipped.
 //  - Retransmitted or overlapping bytes: the first copy wins. Bytes that overlap held data
-//    and differ from it are counted as overlap conflicts.
+//    and differ from it are counted as overlap conflicts; so are bytes that differ from
+//    the first kRecentHead bytes of one of the last kRecentChunks chunks delivered (where
+//    an injected response or request starts: its status or request line), whichever copy
+//    came first. Those heads (about 320 bytes) are allocated at the first delivery and
+//    freed by forget_recent(). A copy that differs only elsewhere in delivered bytes is
+//    not detected.
 //  - Sequence numbers wrap at 2^32; offsets are 64-bit and never wrap.
 //  - A hole becomes a gap when the peer acknowledges past it (skip_to), when the held
 //    bytes overflow, or when the stream is flushed at close, timeout or end of capture.
@@ -15,7 +20,9 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "common/bytes.hpp"
@@ -62,6 +69,11 @@ struct ReassemblyCounters {
 
 class StreamReassembler {
  public:
+  // Delivered bytes remembered to compare retransmissions with: the first kRecentHead
+  // bytes of each of the last kRecentChunks chunks handed to the handler.
+  static constexpr std::size_t kRecentChunks = 4;
+  static constexpr std::size_t kRecentHead = 64;
+
   explicit StreamReassembler(std::uint64_t max_held_bytes) : max_held_(max_held_bytes) {}
 
   // Sets the sequence number of stream offset 0 (ISN + 1 after a SYN, or the first
@@ -79,6 +91,11 @@ class StreamReassembler {
 
   // Delivers everything held, declaring every remaining hole a gap.
   void flush(Timestamp ts, StreamHandler& handler);
+  // A segment that arrived after the stream ended: not delivered; counted as duplicate
+  // bytes when it repeats delivered ones (a late retransmission).
+  void count_late(std::uint32_t seq, std::size_t size);
+  // Frees the heads of recently delivered chunks (the stream is not parsed any more).
+  void forget_recent();
 
   // Offset of a sequence number relative to the next expected byte (may be negative).
   std::int64_t offset_of(std::uint32_t seq) const;
@@ -91,13 +108,24 @@ class StreamReassembler {
   void hold(std::uint64_t offset, ByteView data);
   void drain(Timestamp ts, StreamHandler& handler);
   void skip_hole(Timestamp ts, StreamHandler& handler);
+  void gap(std::uint64_t length, Timestamp ts, StreamHandler& handler);
+  void deliver(ByteView bytes, Timestamp ts, StreamHandler& handler);
+  void remember(std::uint64_t at, ByteView bytes);
+  void compare_recent(std::uint64_t off, ByteView data);
 
   std::uint64_t max_held_;
   bool started_ = false;
+  std::uint8_t recent_slot_ = 0;  // where the next remembered chunk goes (see recent_)
   std::uint32_t base_seq_ = 0;  // sequence number of offset 0
   std::uint64_t next_ = 0;      // next offset to deliver
   std::map<std::uint64_t, std::vector<std::uint8_t>> held_;  // offset -> bytes
   std::uint64_t held_bytes_ = 0;
+  struct RecentChunk {
+    std::uint64_t offset = 0;
+    std::uint32_t length = 0;  // of `head`: min(chunk size, kRecentHead); 0 = unused
+    std::array<std::uint8_t, kRecentHead> head{};
+  };
+  std::unique_ptr<std::array<RecentChunk, kRecentChunks>> recent_;
   ReassemblyCounters counters_;
 };
 

@@ -24,6 +24,7 @@ using testing::is_null;
 using testing::Packet;
 using testing::PacketBuilder;
 namespace f = tcp_flags;
+using namespace std::string_view_literals;
 
 constexpr std::int64_t kT0 = 1'700'000'000'000'000;  // packet time of the first frame
 
@@ -333,6 +334,239 @@ TEST(Pipeline, FinishedConnectionLingersWithItsCounters) {
   EXPECT_EQ(run.counters().worker.flows_created, 2u);
   EXPECT_EQ(run.counters().worker.connections.parser.messages, 4u);
 }
+// TCP Fast Open: the request travels in the SYN, the response may start in the SYN-ACK.
+// Their bytes follow the sequence number the SYN flag takes (ISN + 1 is the first byte).
+TEST(Pipeline, DataInSynAndSynAckIsTheStartOfEachStream) {
+  Replay run;
+  Tcp tcp;
+  run.send(tcp.client(f::kSyn, kGet));
+  run.send(tcp.server(f::kSyn | f::kAck, k200));
+  run.send(tcp.client(f::kAck));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "complete");
+  EXPECT_EQ(str(recs[0], "request.uri"), "/items?id=7");
+  EXPECT_EQ(str(recs[0], "response.body"), "hello");
+  EXPECT_TRUE(anomalies(recs[0]).empty());
+  EXPECT_EQ(run.counters().worker.connections.parser.parse_errors, 0u);
+}
+
+// RSTs whose sequence number the receiver would not accept (behind the next expected
+// byte, or far past it) do not end the connection; they are counted.
+TEST(Pipeline, RstOutsideTheWindowIsIgnoredAndCounted) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  const std::uint32_t next = tcp.sseq;
+  tcp.sseq = next - 1000;
+  run.send(tcp.server(f::kRst | f::kAck));
+  tcp.sseq = next + 0x40000000;
+  run.send(tcp.server(f::kRst));
+  tcp.cseq += 0x80000000;  // from the client too
+  run.send(tcp.client(f::kRst));
+  tcp.cseq -= 0x80000000;
+  tcp.sseq = next;
+  EXPECT_TRUE(run.records().empty());
+  run.send(tcp.server(kPA, k200));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "complete");
+  EXPECT_EQ(str(recs[0], "response.status"), "200");
+  run.finish();
+  EXPECT_EQ(run.counters().worker.connections.rst_ignored, 3u);
+}
+
+// An RST in the window, then more of the same sender's stream: a real stack sends nothing
+// after its RST, so it was injected (or dropped before the receiver). The exchange open at
+// the RST was emitted as reset; what follows is still reported.
+TEST(Pipeline, InjectedRstThenMoreDataFromTheSenderDoesNotHideExchanges) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(f::kRst | f::kAck));  // at the server's next sequence number
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "connection_reset");
+  run.send(tcp.server(kPA, k200));  // the server goes on: the RST was not its own
+  run.send(tcp.client(kPA, "GET /after HTTP/1.1\r\nHost: shop\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"));
+  tcp.close(run);
+  recs = run.records();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(str(recs[1], "outcome"), "orphan_response");
+  EXPECT_EQ(str(recs[1], "response.status"), "200");
+  EXPECT_EQ(str(recs[2], "outcome"), "complete");
+  EXPECT_EQ(str(recs[2], "request.uri"), "/after");
+  EXPECT_EQ(str(recs[2], "response.status"), "404");
+  EXPECT_EQ(str(recs[2], "connection.id"), str(recs[0], "connection.id"));
+  run.finish();
+  EXPECT_EQ(run.counters().worker.connections.rst_ignored, 1u);
+  EXPECT_EQ(run.counters().worker.connections.parser.messages, 4u);  // both parser states
+  EXPECT_EQ(run.counters().worker.flows_created, 1u);
+}
+
+// The same on a connection picked up mid-stream: what follows the RST still says so.
+TEST(Pipeline, ConnectionBackAfterIgnoredRstKeepsMidStream) {
+  Replay run;
+  Tcp tcp;
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(kPA, k200));
+  run.send(tcp.client(f::kRst | f::kAck));
+  run.send(tcp.client(kPA, "GET /after HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, k200));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[1], "request.uri"), "/after");
+  EXPECT_EQ(str(recs[1], "outcome"), "complete");
+  EXPECT_EQ(anomalies(recs[1]), (std::vector<std::string>{"mid_stream"}));
+  EXPECT_EQ(run.counters().worker.connections.rst_ignored, 1u);
+}
+
+// Back after an ignored RST, the sender's first packet may acknowledge peer bytes the
+// capture missed: that gap reaches the peer's parser before any new data does.
+TEST(Pipeline, ConnectionBackAfterIgnoredRstWithAnAcknowledgedGap) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(f::kRst | f::kAck));
+  tcp.cseq += 100;  // the client sent 100 bytes the capture missed
+  run.send(tcp.server(kPA, k200));
+  run.send(tcp.client(kPA, "GET /after HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(str(recs[0], "outcome"), "connection_reset");
+  EXPECT_EQ(str(recs[1], "outcome"), "orphan_response");
+  EXPECT_EQ(str(recs[2], "request.uri"), "/after");
+  EXPECT_EQ(str(recs[2], "response.status"), "404");
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.rst_ignored, 1u);
+  EXPECT_EQ(c.ack_gaps, 1u);
+  EXPECT_EQ(c.reassembly.gap_bytes, 100u);
+}
+
+// A real reset: the peer's bytes in flight after it (sent before the RST arrived) and
+// more RSTs do not bring the connection back.
+TEST(Pipeline, RealResetStaysEndedWhateverThePeerSends) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(f::kRst | f::kAck));
+  run.send(tcp.client(kPA, "GET /in-flight HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(f::kRst));
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "connection_reset");
+  EXPECT_EQ(run.counters().worker.connections.rst_ignored, 0u);
+  EXPECT_EQ(run.counters().worker.flows_closed, 1u);
+}
+
+// A capture that starts on a keep-alive probe (one byte at the sequence number before the
+// next one) must start the stream after it, so the request that follows is parsed.
+TEST(Pipeline, MidStreamStartOnAKeepAliveProbe) {
+  for (bool peer_ack_first : {false, true}) {
+    SCOPED_TRACE(peer_ack_first ? "after the server's ACK" : "first packet");
+    Replay run;
+    Tcp tcp;
+    if (peer_ack_first) run.send(tcp.server(f::kAck));
+    tcp.cseq -= 1;
+    run.send(tcp.client(f::kAck, "\x00"sv));
+    run.send(tcp.server(f::kAck));
+    run.send(tcp.client(kPA, kGet));
+    run.send(tcp.server(kPA, k200));
+    run.finish();
+    auto recs = run.records();
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(str(recs[0], "request.uri"), "/items?id=7");
+    EXPECT_EQ(str(recs[0], "response.status"), "200");
+    EXPECT_EQ(run.counters().worker.connections.parser.sync_skipped_bytes, 0u);
+  }
+}
+
+// A probe inside a followed stream repeats a delivered byte with garbage: not a conflict.
+TEST(Pipeline, KeepAliveProbeIsNotAnOverlapConflict) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  tcp.cseq -= 1;
+  run.send(tcp.client(f::kAck, "\x00"sv));
+  run.send(tcp.server(kPA, k200));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_TRUE(anomalies(recs[0]).empty());
+  run.finish();
+  EXPECT_EQ(run.counters().worker.connections.reassembly.duplicate_bytes, 0u);
+  EXPECT_EQ(run.counters().worker.connections.reassembly.overlap_conflicts, 0u);
+}
+
+// The client's SYN and request retransmitted after the connection closed (same ISN): they
+// belong to the finished connection, not to a new one with an orphan response.
+TEST(Pipeline, SynRetransmittedAfterCloseBelongsToTheOldConnection) {
+  Replay run;
+  Tcp tcp;
+  Packet syn = tcp.client(f::kSyn);
+  run.send(syn);
+  Packet syn_ack = tcp.server(f::kSyn | f::kAck);
+  run.send(syn_ack);
+  run.send(tcp.client(f::kAck));
+  Packet get = tcp.client(kPA, kGet);
+  run.send(get);
+  Packet ok = tcp.server(kPA, k200);
+  run.send(ok);
+  tcp.close(run);
+  for (Packet* p : {&syn, &syn_ack, &get, &ok}) {
+    p->ts.micros += 2'000'000;
+    run.send(*p);
+  }
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "outcome"), "complete");
+  EXPECT_EQ(run.counters().worker.flows_created, 1u);
+  EXPECT_EQ(run.counters().worker.flows_reused, 0u);
+  EXPECT_EQ(run.counters().worker.connections.orphan_responses, 0u);
+  EXPECT_EQ(run.counters().worker.connections.reassembly.duplicate_bytes,
+            kGet.size() + k200.size());
+}
+
+// Two copies of the response head that disagree: the first one wins (what the receiver
+// took), and the exchange is flagged whichever came first.
+TEST(Pipeline, InjectedResponseHeadIsAnOverlapConflictEitherWay) {
+  constexpr std::string_view kReal = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+  constexpr std::string_view kFake = "HTTP/1.1 302 OK\r\nContent-Length: 5\r\n\r\n";
+  for (bool fake_first : {true, false}) {
+    SCOPED_TRACE(fake_first ? "injected copy first" : "injected copy second");
+    Replay run;
+    Tcp tcp;
+    tcp.handshake(run);
+    run.send(tcp.client(kPA, kGet));
+    const std::uint32_t head = tcp.sseq;
+    run.send(tcp.server(kPA, fake_first ? kFake : kReal));
+    tcp.sseq = head;
+    run.send(tcp.server(kPA, fake_first ? kReal : kFake));
+    run.send(tcp.server(kPA, "hello"));
+    tcp.close(run);
+    auto recs = run.records();
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(str(recs[0], "response.status"), fake_first ? "302" : "200");
+    EXPECT_EQ(str(recs[0], "response.body"), "hello");
+    EXPECT_EQ(anomalies(recs[0]), (std::vector<std::string>{"overlap_conflict"}));
+    run.finish();  // the finished connection's counters reach the totals when it leaves
+    EXPECT_EQ(run.counters().worker.connections.reassembly.overlap_conflicts, 1u);
+  }
+}
+
 TEST(Pipeline, MidStreamPickUpOnARequest) {
   Replay run;
   Tcp tcp;

@@ -267,5 +267,77 @@ TEST_F(Reassembly, DataBeforeStartIsNotStarted) {
   EXPECT_EQ(out.events, (Events{"data@0:abc"}));
 }
 
+// Bytes already delivered are remembered (the last kRecentBytes): a retransmission that
+// disagrees with them is a conflict, a faithful one is not; the stream keeps the first copy.
+TEST_F(Reassembly, RetransmissionDifferingFromDeliveredBytesIsAConflict) {
+  r.start(1000);
+  add(1000, "HTTP/1.1 302 Found\r\n");
+  EXPECT_EQ(add(1000, "HTTP/1.1 302 Found\r\n"), SegmentOutcome::Duplicate);
+  EXPECT_EQ(r.counters().overlap_conflicts, 0u);
+  EXPECT_EQ(add(1000, "HTTP/1.1 200 OK\r\n"), SegmentOutcome::Duplicate);
+  EXPECT_EQ(r.counters().overlap_conflicts, 1u);
+  // Partly old, partly new: the old part is compared, the new part delivered.
+  EXPECT_EQ(add(1019, "?X-Injected: 0\r\n"), SegmentOutcome::InOrder);
+  EXPECT_EQ(r.counters().overlap_conflicts, 2u);
+  EXPECT_EQ(add(1020, "X-Injected: 0\r\n"), SegmentOutcome::Duplicate);
+  EXPECT_EQ(r.counters().overlap_conflicts, 2u);
+  EXPECT_EQ(out.stream, "HTTP/1.1 302 Found\r\nX-Injected: 0\r\n");
+}
+
+// The heads of the last kRecentChunks delivered chunks are remembered, kRecentHead bytes
+// each: a difference there is found, one further into a chunk or in an older chunk not.
+TEST_F(Reassembly, HeadsOfTheLastDeliveredChunksAreRemembered) {
+  constexpr std::size_t kHead = StreamReassembler::kRecentHead;
+  const std::string chunk(kHead + 20, 'a');
+  r.start(0);
+  for (std::size_t i = 0; i <= StreamReassembler::kRecentChunks; ++i) {
+    add(static_cast<std::uint32_t>(i * chunk.size()), chunk);
+  }
+  auto at = [&](std::size_t i, std::size_t in) {
+    return static_cast<std::uint32_t>(i * chunk.size() + in);
+  };
+  add(at(0, 0), "Z");  // the oldest chunk: forgotten
+  EXPECT_EQ(r.counters().overlap_conflicts, 0u);
+  add(at(2, kHead), "Z");  // past the head of a remembered chunk
+  EXPECT_EQ(r.counters().overlap_conflicts, 0u);
+  add(at(1, 0), "Z");
+  EXPECT_EQ(r.counters().overlap_conflicts, 1u);
+  add(at(4, kHead - 1), "Z");
+  EXPECT_EQ(r.counters().overlap_conflicts, 2u);
+  // One copy spanning two chunks' heads is one conflict.
+  add(at(2, 0), std::string(2 * chunk.size(), 'b'));
+  EXPECT_EQ(r.counters().overlap_conflicts, 3u);
+  EXPECT_EQ(r.counters().delivered_bytes, 5 * chunk.size());
+  EXPECT_EQ(out.stream, std::string(5 * chunk.size(), 'a'));
+}
+
+// Chunks delivered from held data are remembered too; forget_recent() drops them all.
+TEST_F(Reassembly, HeldChunksRememberedUntilForgotten) {
+  r.start(0);
+  add(4, "efgh");
+  add(0, "abcd");
+  add(4, "EFGH");
+  EXPECT_EQ(r.counters().overlap_conflicts, 1u);
+  r.forget_recent();
+  add(4, "EFGH");
+  add(0, "ABCD");
+  EXPECT_EQ(r.counters().overlap_conflicts, 1u);
+  EXPECT_EQ(out.events, (Events{"data@0:abcd", "data@4:efgh"}));
+}
+
+// After the end of the stream a segment is only counted: as duplicate bytes when all of
+// it repeats delivered bytes, not at all otherwise.
+TEST_F(Reassembly, LateSegmentsAreCountedNotDelivered) {
+  r.count_late(1000, 3);  // not started: nothing to compare with
+  r.start(1000);
+  add(1000, "abcdef");
+  r.count_late(1002, 3);
+  EXPECT_EQ(r.counters().duplicate_bytes, 3u);
+  r.count_late(1004, 3);  // reaches past the end
+  r.count_late(999, 2);   // starts before the stream
+  EXPECT_EQ(r.counters().duplicate_bytes, 3u);
+  EXPECT_EQ(out.events, (Events{"data@0:abcdef"}));
+}
+
 }  // namespace
 }  // namespace offpath
