@@ -14,4 +14,11 @@ mangle reasm-retransmitted      --dup 4 --dup 11      # a request and a response
 mangle reasm-overlap-conflict   --swap 6:8 --dup-altered 8  # resent bytes that differ
 mangle reasm-mid-stream         --keep-from 5         # capture starts after the first GET
 mangle reasm-reset-mid-body     --rst 8 --end-after 8 # server resets inside the first body
-echo "made pcaps/reasm-*.pcap from $src"
+mangle reasm-lost-response      --drop 11,13          # the second response lost entirely
+mangle reasm-lost-response-start --drop 11            # its header segment lost, body seen
+mangle reasm-lost-request-start --lose-head 10:30     # the start of the second GET lost
+mangle reasm-lost-response-and-request --drop 11,13,15  # second response and third GET lost
+# pipelined.pcap: three GETs in one segment, answered in order.
+src=pcaps/pipelined.pcap
+mangle reasm-pipelined-lost-response --drop 10,12    # the second response lost entirely
+echo "made pcaps/reasm-*.pcap from pcaps/keepalive-get.pcap and pcaps/pipelined.pcap"

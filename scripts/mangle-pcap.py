@@ -6,13 +6,15 @@ inserted after the frame they copy (wherever it now is), then drops and cuts.
 Only classic little-endian pcap files with Ethernet + IPv4 + TCP frames are supported.
 
   mangle-pcap.py IN OUT [--drop N,..] [--swap N:M] [--dup N] [--dup-altered N]
-                        [--keep-from N] [--rst N] [--end-after N]
+                        [--keep-from N] [--rst N] [--end-after N] [--lose-head N:K]
 
 --dup N         inserts a retransmitted copy of frame N right after it
 --dup-altered N the same, with its last payload byte changed (an overlap conflict)
 --rst N         turns frame N into an RST+ACK without payload
 --keep-from N   drops every frame before N (a capture started mid-connection)
 --end-after N   drops every frame after N (the capture ended there)
+--lose-head N:K frame N loses its first K payload bytes (sequence number moved on), as if
+                they had come in a segment of their own that the capture lost
 """
 import argparse
 import struct
@@ -51,6 +53,7 @@ def main():
     ap.add_argument("--rst", type=int, action="append", default=[])
     ap.add_argument("--keep-from", type=int)
     ap.add_argument("--end-after", type=int)
+    ap.add_argument("--lose-head", action="append", default=[])
     a = ap.parse_args()
     header, frames = read_pcap(a.src)
     tagged = [(i + 1, f) for i, f in enumerate(frames)]
@@ -62,6 +65,18 @@ def main():
         del pkt[payload:]
         pkt[tcp + 13] = 0x14  # RST + ACK
         struct.pack_into("!H", pkt, 16, payload - 14)  # IPv4 total length
+        f[3] = len(pkt)
+    for spec in a.lose_head:
+        n, k = (int(v) for v in spec.split(":"))
+        f = frames[n - 1]
+        pkt = f[2]
+        tcp, payload = tcp_offsets(pkt)
+        if not 0 < k < len(pkt) - payload:
+            sys.exit(f"--lose-head {spec}: frame {n} has {len(pkt) - payload} payload bytes")
+        del pkt[payload:payload + k]
+        seq = struct.unpack_from("!I", pkt, tcp + 4)[0]
+        struct.pack_into("!I", pkt, tcp + 4, (seq + k) & 0xFFFFFFFF)
+        struct.pack_into("!H", pkt, 16, len(pkt) - 14)  # IPv4 total length
         f[3] = len(pkt)
     for pair in a.swap:
         x, y = (int(v) for v in pair.split(":"))

@@ -154,7 +154,15 @@ void Connection::on_ack(Side sender, const Segment& seg) {
   Direction& peer = dirs_[static_cast<std::size_t>(other(sender))];
   if (!peer.reassembler.started()) return;
   std::int64_t acked = peer.reassembler.offset_of(seg.ack);
-  if (sender != *client_ && http_) http_->pairer.set_server_ack(static_cast<std::uint64_t>(std::max<std::int64_t>(acked, 0)));
+  if (http_) {
+    // What each side had received when it sent this: the pairer aligns on it after loss.
+    const auto had = static_cast<std::uint64_t>(std::max<std::int64_t>(acked, 0));
+    if (sender == *client_) {
+      http_->pairer.set_client_ack(had);
+    } else {
+      http_->pairer.set_server_ack(had);
+    }
+  }
   if (peer.fin_seen) acked = std::min<std::int64_t>(acked, static_cast<std::int64_t>(peer.fin_offset));
   if (acked <= static_cast<std::int64_t>(peer.reassembler.next_offset())) return;
   // The receiver has bytes the capture has not shown us (yet).
@@ -219,8 +227,12 @@ void Connection::DirectionHandler::on_data(std::uint64_t offset, ByteView data, 
 
 void Connection::DirectionHandler::on_gap(std::uint64_t offset, std::uint64_t length,
                                           Timestamp ts) {
-  (void)offset;
-  conn_.parser(side_).gap(length, ts);
+  HttpParser& parser = conn_.parser(side_);
+  const bool was_in_message = parser.in_message();
+  parser.gap(length, ts);
+  // Unless parsing went on through a body, message starts may have been lost in the gap.
+  const MessageKind kind = side_ == *conn_.client_ ? MessageKind::Request : MessageKind::Response;
+  conn_.http_->pairer.on_stream_gap(kind, offset, !(was_in_message && parser.in_message()));
 }
 
 }  // namespace offpath
