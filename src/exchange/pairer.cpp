@@ -47,6 +47,7 @@ Pairer::Pending* Pairer::next_candidate(const Pending& p) {
 
 void Pairer::on_stream_gap(MessageKind kind, std::uint64_t offset, bool may_hide_messages) {
   if (!may_hide_messages) return;
+  unmarked_loss_ = true;  // until a record says so (below, or an orphan, or a skip)
   if (kind == MessageKind::Request) {
     client_gap_ = true;
     for (auto& p : pending_) {
@@ -61,6 +62,7 @@ void Pairer::on_stream_gap(MessageKind kind, std::uint64_t offset, bool may_hide
     if (p.response_started || p.timed_out) continue;
     p.response_may_be_lost = true;
     p.anomalies |= anomaly::kGap;
+    unmarked_loss_ = false;
   }
 }
 
@@ -86,6 +88,7 @@ Pairer::Pending* Pairer::choose_response_target(const HttpMessage& msg) {
     target->response_started = true;  // answered, the answer lost: emitted without one
     target->response_done = true;
     lost = true;
+    unmarked_loss_ = false;
     target = response_candidate();
   }
   if (lost) emit_ready();  // in order, before this response's exchange
@@ -99,7 +102,10 @@ Pairer::Pending& Pairer::start_orphan() {
   orphan_.emplace();
   orphan_->orphan = true;
   orphan_->anomalies = ctx_.base_anomalies | shared_anomalies_;
-  if (client_gap_) orphan_->anomalies |= anomaly::kGap;  // its request may be in the gap
+  if (client_gap_) {
+    orphan_->anomalies |= anomaly::kGap;  // its request may be in the gap
+    unmarked_loss_ = false;
+  }
   orphan_->response_started = true;
   return *orphan_;
 }
@@ -111,6 +117,11 @@ void Pairer::on_message_begin(MessageKind kind, HttpMessage& msg) {
     p.request_start = msg.first_byte;
     p.client_ack = client_ack_;
     p.anomalies = ctx_.base_anomalies | shared_anomalies_;
+    if (unmarked_loss_) {
+      // Whole exchanges were lost before this one and no record says so yet: this does.
+      p.anomalies |= anomaly::kGap;
+      unmarked_loss_ = false;
+    }
     pending_.push_back(std::move(p));
     request_target_ = &pending_.back();
     return;

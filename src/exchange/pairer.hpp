@@ -18,7 +18,8 @@
 //    request was sent after the client had received more of the server's stream than
 //    when it sent this one (it had read a response, which we lost), and before the
 //    response began: the response answers that later request. Pipelined requests sent
-//    together cannot be told apart so: they pair in order and keep the `gap` mark.
+//    together cannot be told apart so: they pair in order and keep the `gap` mark;
+//  - a gap that hid whole exchanges and marked no record so far marks the next request.
 //
 // Lifecycle: an exchange is emitted when its request and its final response have both
 // ended (or been aborted). close() emits every open request with the outcome given
@@ -130,6 +131,7 @@ class Pairer final : public MessageHandler {
   bool have_response_ack_ = false;
   std::uint64_t client_ack_ = 0;
   bool client_gap_ = false;             // a client gap may have hidden requests
+  bool unmarked_loss_ = false;          // a gap may have hidden exchanges no record marks
   std::uint32_t next_index_ = 0;
   std::uint32_t shared_anomalies_ = 0;
   std::uint64_t late_responses_ = 0;

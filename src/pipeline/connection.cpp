@@ -228,11 +228,12 @@ void Connection::DirectionHandler::on_data(std::uint64_t offset, ByteView data, 
 void Connection::DirectionHandler::on_gap(std::uint64_t offset, std::uint64_t length,
                                           Timestamp ts) {
   HttpParser& parser = conn_.parser(side_);
-  const bool was_in_message = parser.in_message();
+  const std::uint64_t filled = parser.counters().gap_filled_bytes;
   parser.gap(length, ts);
   // Unless parsing went on through a body, message starts may have been lost in the gap.
+  const bool in_body = parser.counters().gap_filled_bytes - filled == length;
   const MessageKind kind = side_ == *conn_.client_ ? MessageKind::Request : MessageKind::Response;
-  conn_.http_->pairer.on_stream_gap(kind, offset, !(was_in_message && parser.in_message()));
+  conn_.http_->pairer.on_stream_gap(kind, offset, !in_body);
 }
 
 }  // namespace offpath

@@ -63,9 +63,9 @@ class Conn final : public ExchangeHandler {
 
  private:
   void gap(HttpParser& parser, MessageKind kind, std::uint64_t& off, std::uint64_t n) {
-    const bool was_in_message = parser.in_message();
+    const std::uint64_t filled = parser.counters().gap_filled_bytes;
     parser.gap(n, Timestamp{0});
-    pairer_.on_stream_gap(kind, off, !(was_in_message && parser.in_message()));
+    pairer_.on_stream_gap(kind, off, parser.counters().gap_filled_bytes - filled != n);
     off += n;
   }
 
@@ -231,6 +231,23 @@ TEST(Pairer, LostResponseAndNextRequestPairNothingWrongly) {
   EXPECT_EQ(c.out[2].response->status, 203);
   EXPECT_EQ(c.out[2].anomalies, anomaly::kGap);
   EXPECT_FALSE(c.pairer_.has_open());
+}
+
+TEST(Pairer, WholeExchangesLostMarkTheNextRequest) {
+  Conn c;
+  sequential(c, "GET /1 HTTP/1.1\r\n\r\n");
+  c.server(ok(200, "one"));
+  c.client_gap(std::string("GET /2 HTTP/1.1\r\n\r\n").size());
+  c.server_gap(ok(202, "two").size());
+  sequential(c, "GET /3 HTTP/1.1\r\n\r\n");
+  c.server(ok(203, "three"));
+  sequential(c, "GET /4 HTTP/1.1\r\n\r\n");
+  c.server(ok(204, ""));
+  ASSERT_EQ(c.out.size(), 3u);
+  EXPECT_EQ(c.out[1].request->uri, "/3");
+  EXPECT_EQ(c.out[1].response->status, 203);
+  EXPECT_EQ(c.out[1].anomalies, anomaly::kGap);  // exchanges were lost before it
+  EXPECT_EQ(c.out[2].anomalies, 0u);             // once
 }
 
 TEST(Pairer, PipelinedRequestsWithALostResponsePairInOrderMarkedGap) {

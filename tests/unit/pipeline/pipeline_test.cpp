@@ -447,9 +447,11 @@ TEST(Pipeline, LostResponsesRealignByAcknowledgements) {
   EXPECT_EQ(str(recs[2], "request.uri"), "/3");
   EXPECT_EQ(str(recs[2], "response.status"), "203");
   EXPECT_TRUE(anomalies(recs[2]).empty());
-  // /4 and its response were lost together: /5 pairs with its own response.
+  // /4 and its response were lost together: /5 pairs with its own response and is the
+  // record that says exchanges were lost before it.
   EXPECT_EQ(str(recs[3], "request.uri"), "/5");
   EXPECT_EQ(str(recs[3], "response.status"), "205");
+  EXPECT_EQ(anomalies(recs[3]), (std::vector<std::string>{"gap"}));
   // /6 was lost: its response answers no request seen.
   EXPECT_EQ(str(recs[4], "outcome"), "orphan_response");
   EXPECT_EQ(str(recs[4], "response.status"), "206");
