@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """Checks the records of the live `drops` scenario (gateway_test.sh): clients sent
-/load/f?c=C&i=I for C < CONNECTIONS and I < REQUESTS, each client one keep-alive
-connection, one request at a time; nginx echoed each request's URI in X-Echo-Uri; the
-capture dropped packets. Fails unless:
+/PATH?c=C&i=I for C < CONNECTIONS and I < REQUESTS, each client one keep-alive
+connection, one request at a time; nginx echoed each request's URI in X-Echo-Uri (client
+leg, server port 8080) and proxied some to the backend, which echoed it in X-Backend-Uri
+(upstream leg, port 8081); the capture dropped packets. Fails unless:
   - the kernel dropped packets (else nothing was tested),
-  - no record pairs a request with a response that names another request,
+  - no record of either leg pairs a request with a response that names another request,
   - every record that lacks a side, or has one cut short, carries `gap` (or, without a
     response, an outcome that says why none came),
-  - every request that has no record at all shows in the records of its connection: lost
+  - every request that has no client-leg record shows in the records of its connection: lost
     between two recorded requests, a record from the one to the other carries `gap`;
     lost before the first, that first record carries `gap` or `mid_stream` (the capture
     missed the connection's start). Requests lost after a connection's last record leave
@@ -37,7 +38,8 @@ def main():
 
     seen = set()
     conns = {}  # client port -> [(index in connection, request number or None, anomalies)]
-    stats = {"records": 0, "paired": 0, "gap": 0, "no_response": 0, "orphans": 0, "wrong": 0}
+    stats = {"records": 0, "upstream": 0, "paired": 0, "gap": 0, "no_response": 0,
+             "orphans": 0, "wrong": 0}
     for line in open(records_path):
         if not line.strip():
             continue
@@ -47,19 +49,23 @@ def main():
         anomalies = set(rec["anomalies"])
         gap = "gap" in anomalies
         port = rec["client"]["port"]
+        upstream = rec["server"]["port"] == 8081
+        echo_header = "x-backend-uri" if upstream else "x-echo-uri"
+        stats["upstream"] += upstream
         stats["gap"] += gap
         if req is None and resp is None:
             problems.append(f"record with neither request nor response: {line.strip()[:200]}")
             continue
         number = None
-        if req is not None and req["uri"].startswith("/load/f?"):
+        if req is not None and "c=" in req["uri"] and not upstream:
             k = key_of(req["uri"])
             seen.add(k)
             number = k[1]
-        conns.setdefault(port, []).append((rec["connection"]["index"], number, anomalies))
+        if not upstream:
+            conns.setdefault(port, []).append((rec["connection"]["index"], number, anomalies))
         if req is not None and resp is not None:
             stats["paired"] += 1
-            echo = resp["headers"].get("x-echo-uri")
+            echo = resp["headers"].get(echo_header)
             if echo != req["uri"]:
                 stats["wrong"] += 1
                 problems.append(f"{req['uri']} paired with the response to {echo} "
@@ -67,7 +73,7 @@ def main():
         if req is None:
             stats["orphans"] += 1
             if not gap and "mid_stream" not in anomalies:
-                problems.append(f"orphan response without gap: {resp['headers'].get('x-echo-uri')}")
+                problems.append(f"orphan response without gap: {resp['headers'].get(echo_header)}")
         elif resp is None:
             stats["no_response"] += 1
             if not gap and rec["outcome"] == "complete":
