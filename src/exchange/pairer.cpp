@@ -58,6 +58,7 @@ void Pairer::on_stream_gap(MessageKind kind, std::uint64_t offset, bool may_hide
     }
     return;
   }
+  server_gap_ = true;
   for (auto& p : pending_) {
     if (p.response_started || p.timed_out) continue;
     p.response_may_be_lost = true;
@@ -71,13 +72,19 @@ bool Pairer::response_lost_before(Pending& p, const HttpMessage& msg) {
   // The server had received bytes after p that the capture lost (a request) before it
   // began this response: it answers that request, p was answered (unseen) before it.
   if (p.has_lost_after && have_response_ack_ && p.lost_after < response_ack_) return true;
-  if (!p.response_may_be_lost) return false;
-  // A later request sent after the client had received more of the server's stream than
-  // when it sent p (a response to p, lost), and received by the server before `msg`.
+  if (!p.response_may_be_lost && !server_gap_) return false;
+  // Responses were lost since the last one. The server had the next request when it
+  // began this response...
   const Pending* next = next_candidate(p);
-  return next != nullptr && next->client_ack > p.client_ack &&
-         next->client_ack <= msg.stream_offset &&
-         (!have_response_ack_ || next->request_offset < response_ack_);
+  if (next == nullptr || !have_response_ack_ || next->request_offset >= response_ack_) {
+    return false;
+  }
+  if (p.client_ack_known && next->client_ack_known) {
+    // ...sent after the client had read more of the server's stream than when it sent p
+    // (p's response, lost) and before this response began. Equal: pipelined, in order.
+    return next->client_ack > p.client_ack && next->client_ack <= msg.stream_offset;
+  }
+  return true;  // no better evidence: one request at a time, as nearly all clients send
 }
 
 Pairer::Pending* Pairer::choose_response_target(const HttpMessage& msg) {
@@ -92,6 +99,7 @@ Pairer::Pending* Pairer::choose_response_target(const HttpMessage& msg) {
     target = response_candidate();
   }
   if (lost) emit_ready();  // in order, before this response's exchange
+  server_gap_ = false;
   if (target != nullptr && have_response_ack_ && target->request_offset >= response_ack_) {
     return nullptr;  // the server had not received this request yet: its request was lost
   }
@@ -116,6 +124,7 @@ void Pairer::on_message_begin(MessageKind kind, HttpMessage& msg) {
     p.request_offset = msg.stream_offset;
     p.request_start = msg.first_byte;
     p.client_ack = client_ack_;
+    p.client_ack_known = client_ack_known_;
     p.anomalies = ctx_.base_anomalies | shared_anomalies_;
     if (unmarked_loss_) {
       // Whole exchanges were lost before this one and no record says so yet: this does.

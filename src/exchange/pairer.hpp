@@ -14,11 +14,13 @@
 //    request is answered in order, so its own response was lost too (emitted without a
 //    response, `gap`) and the response answers the lost one (orphan);
 //  - a server gap that may hide response starts marks every unanswered request `gap`
-//    (its response may be in the hole). Such a request's response was lost when a later
-//    request was sent after the client had received more of the server's stream than
-//    when it sent this one (it had read a response, which we lost), and before the
-//    response began: the response answers that later request. Pipelined requests sent
-//    together cannot be told apart so: they pair in order and keep the `gap` mark;
+//    (its response may be in the hole). After it, the oldest open request's response was
+//    lost when the server had the next request before the response began, and that
+//    request was sent after the client had read more of the server's stream than when it
+//    sent the oldest (it had read a response, which we lost) or, when either
+//    acknowledgement is unknown, in any case (one request at a time, as nearly all clients
+//    send): the response answers the later request. Requests sent together with the same
+//    acknowledgement (pipelined) pair in order and keep the `gap` mark;
 //  - a gap that hid whole exchanges and marked no record so far marks the next request.
 //
 // Lifecycle: an exchange is emitted when its request and its final response have both
@@ -55,8 +57,14 @@ class Pairer final : public MessageHandler {
     if (!have_server_ack_ || offset > server_ack_) server_ack_ = offset;
     have_server_ack_ = true;
   }
-  // Highest server-stream offset the client has acknowledged (from client segments).
-  void set_client_ack(std::uint64_t offset) { client_ack_ = std::max(client_ack_, offset); }
+  // Server-stream offset the client acknowledged in the segment whose bytes are parsed
+  // next; forget_client_ack() once they are (bytes held out of order and parsed later
+  // were sent with an acknowledgement no longer known).
+  void set_client_ack(std::uint64_t offset) {
+    client_ack_ = std::max(client_ack_, offset);
+    client_ack_known_ = true;
+  }
+  void forget_client_ack() { client_ack_known_ = false; }
   // A gap of the client (Request) or server (Response) stream starting at `offset`.
   // `may_hide_messages`: the gap was not wholly inside a body that parsing went on with,
   // so message starts may have been lost in it. Called after the parser saw the gap.
@@ -92,6 +100,7 @@ class Pairer final : public MessageHandler {
     std::string method;
     std::uint64_t request_offset = 0;
     std::uint64_t client_ack = 0;   // server-stream bytes the client had when it began
+    bool client_ack_known = false;
     std::uint64_t lost_after = 0;   // client-stream offset of a gap after its end...
     bool has_lost_after = false;    // ...when there was one
     bool response_may_be_lost = false;  // unanswered when a server gap hid message starts
@@ -130,6 +139,9 @@ class Pairer final : public MessageHandler {
   std::uint64_t response_ack_ = 0;      // server_ack_ when the current response began
   bool have_response_ack_ = false;
   std::uint64_t client_ack_ = 0;
+  bool client_ack_known_ = false;
+  bool server_gap_ = false;             // the server's stream lost message starts since
+                                        // the last response was paired
   bool client_gap_ = false;             // a client gap may have hidden requests
   bool unmarked_loss_ = false;          // a gap may have hidden exchanges no record marks
   std::uint32_t next_index_ = 0;

@@ -131,8 +131,13 @@ void Connection::on_segment(Side sender, const Segment& seg) {
     // be parsed before this answer, so a hole still open there is a gap now.
     age_ack_target(other(sender), seg.ts, true);
     start_direction(sender, seg);
+    if (sender == *client_ && !dirs_[static_cast<std::size_t>(other(sender))].reassembler.started()) {
+      http_->pairer.set_client_ack(0);  // the client has received no server data yet
+    }
     const std::uint64_t conflicts = d.reassembler.counters().overlap_conflicts;
     d.reassembler.add(seg.seq, seg.payload, seg.ts, handlers_[static_cast<std::size_t>(sender)]);
+    // Client bytes parsed later (held out of order) were sent with another acknowledgement.
+    if (sender == *client_ && http_) http_->pairer.forget_client_ack();
     if (d.reassembler.counters().overlap_conflicts != conflicts) {
       http_->pairer.mark_open(anomaly::kOverlapConflict);
     }

@@ -250,8 +250,32 @@ TEST(Pairer, WholeExchangesLostMarkTheNextRequest) {
   EXPECT_EQ(c.out[2].anomalies, 0u);             // once
 }
 
+TEST(Pairer, RequestsParsedLateAfterLossPairByTheServersAck) {
+  Conn c;
+  sequential(c, "GET /1 HTTP/1.1\r\n\r\n");
+  c.server(ok(200, "one"));
+  sequential(c, "GET /2 HTTP/1.1\r\n\r\n");
+  c.server_gap(3 * ok(202, "two").size());  // responses to /2, /3 and /4 lost
+  c.client_gap(std::string("GET /3 HTTP/1.1\r\n\r\n").size());  // /3 lost
+  // /4 and /5 were held behind the hole: their acknowledgements are not known.
+  c.pairer_.forget_client_ack();
+  c.client("GET /4 HTTP/1.1\r\n\r\n");
+  c.client("GET /5 HTTP/1.1\r\n\r\n");
+  c.server_acks_all();
+  c.server(ok(205, "five"));
+  ASSERT_EQ(c.out.size(), 4u);
+  EXPECT_EQ(c.out[1].request->uri, "/2");
+  EXPECT_FALSE(c.out[1].response);
+  EXPECT_EQ(c.out[2].request->uri, "/4");  // the server had /5 when it answered
+  EXPECT_FALSE(c.out[2].response);
+  EXPECT_EQ(c.out[2].anomalies, anomaly::kGap);
+  EXPECT_EQ(c.out[3].request->uri, "/5");
+  EXPECT_EQ(c.out[3].response->status, 205);
+}
+
 TEST(Pairer, PipelinedRequestsWithALostResponsePairInOrderMarkedGap) {
   Conn c;
+  c.client_acks_all();  // the three requests were sent together with one acknowledgement
   c.client("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
   c.server_acks_all();
   c.server(ok(200, "one"));
