@@ -67,6 +67,13 @@ void Pairer::on_stream_gap(MessageKind kind, std::uint64_t offset, bool may_hide
   }
 }
 
+void Pairer::responses_may_be_lost() {
+  server_gap_ = true;
+  for (auto& p : pending_) {
+    if (!p.response_started && !p.timed_out) p.response_may_be_lost = true;
+  }
+}
+
 // Whether p's response was lost in a gap, so that the response `msg` answers a later one.
 bool Pairer::response_lost_before(Pending& p, const HttpMessage& msg) {
   // The server had received bytes after p that the capture lost (a request) before it

@@ -69,6 +69,9 @@ class Pairer final : public MessageHandler {
   // `may_hide_messages`: the gap was not wholly inside a body that parsing went on with,
   // so message starts may have been lost in it. Called after the parser saw the gap.
   void on_stream_gap(MessageKind kind, std::uint64_t offset, bool may_hide_messages);
+  // The server's stream was picked up mid-stream: responses to requests seen may have
+  // gone before it (the acknowledgements then say which, as after a gap).
+  void responses_may_be_lost();
 
   // Emits every open request with `why` (a response that completed is still Complete).
   void close(Outcome why);

@@ -101,6 +101,8 @@ void Connection::start_direction(Side side, const Segment& seg) {
         mid_stream_ = true;
         http_->pairer.add_anomaly(anomaly::kMidStream);
       }
+      // Responses sent before the capture began may answer requests seen already.
+      if (side != *client_) http_->pairer.responses_may_be_lost();
     }
   }
   if (!d.parser_started) {
@@ -131,7 +133,8 @@ void Connection::on_segment(Side sender, const Segment& seg) {
     // be parsed before this answer, so a hole still open there is a gap now.
     age_ack_target(other(sender), seg.ts, true);
     start_direction(sender, seg);
-    if (sender == *client_ && !dirs_[static_cast<std::size_t>(other(sender))].reassembler.started()) {
+    const Direction& server = dirs_[static_cast<std::size_t>(other(sender))];
+    if (sender == *client_ && server.syn_seen && !server.reassembler.started()) {
       http_->pairer.set_client_ack(0);  // the client has received no server data yet
     }
     const std::uint64_t conflicts = d.reassembler.counters().overlap_conflicts;

@@ -458,6 +458,23 @@ TEST(Pipeline, LostResponsesRealignByAcknowledgements) {
   EXPECT_EQ(anomalies(recs[4]), (std::vector<std::string>{"gap"}));
 }
 
+TEST(Pipeline, MidStreamResponsesBeforeTheCaptureDoNotShiftPairs) {
+  Replay run;
+  Tcp tcp;  // no handshake: the capture begins with two requests
+  run.send(tcp.client(kPA, "GET /1 HTTP/1.1\r\n\r\n"));
+  tcp.server(kPA, "HTTP/1.1 201 X\r\nContent-Length: 0\r\n\r\n");  // before the capture
+  run.send(tcp.client(kPA, "GET /2 HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 202 X\r\nContent-Length: 0\r\n\r\n"));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[0], "request.uri"), "/1");
+  EXPECT_EQ(str(recs[0], "response"), "<null>");
+  EXPECT_EQ(anomalies(recs[0]), (std::vector<std::string>{"gap", "mid_stream"}));
+  EXPECT_EQ(str(recs[1], "request.uri"), "/2");
+  EXPECT_EQ(str(recs[1], "response.status"), "202");
+}
+
 TEST(Pipeline, ResponseTimeoutOnPacketTime) {
   Replay run([](Config& c) { c.reassembly.response_timeout_s = 2; });
   Tcp tcp;
