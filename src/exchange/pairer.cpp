@@ -117,7 +117,7 @@ Pairer::Pending& Pairer::start_orphan() {
   orphan_.emplace();
   orphan_->orphan = true;
   orphan_->anomalies = ctx_.base_anomalies | shared_anomalies_;
-  if (client_gap_) {
+  if (client_gap_ || unmarked_loss_) {
     orphan_->anomalies |= anomaly::kGap;  // its request may be in the gap
     unmarked_loss_ = false;
   }

@@ -273,6 +273,16 @@ TEST(Pairer, RequestsParsedLateAfterLossPairByTheServersAck) {
   EXPECT_EQ(c.out[3].response->status, 205);
 }
 
+TEST(Pairer, OrphanAfterAServerGapCarriesGap) {
+  Conn c;
+  // Everything up to a response was lost; its request's hole is declared only later.
+  c.server_gap(500);
+  c.server(ok(200, "for a lost request"));
+  ASSERT_EQ(c.out.size(), 1u);
+  EXPECT_EQ(c.out[0].outcome, Outcome::OrphanResponse);
+  EXPECT_EQ(c.out[0].anomalies, anomaly::kGap);
+}
+
 TEST(Pairer, PipelinedRequestsWithALostResponsePairInOrderMarkedGap) {
   Conn c;
   c.client_acks_all();  // the three requests were sent together with one acknowledgement
