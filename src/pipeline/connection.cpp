@@ -134,8 +134,11 @@ void Connection::on_segment(Side sender, const Segment& seg) {
     age_ack_target(other(sender), seg.ts, true);
     start_direction(sender, seg);
     const Direction& server = dirs_[static_cast<std::size_t>(other(sender))];
-    if (sender == *client_ && server.syn_seen && !server.reassembler.started()) {
-      http_->pairer.set_client_ack(0);  // the client has received no server data yet
+    if (sender == *client_ && server.syn_seen && !server.reassembler.started() &&
+        seg.has(tcp_flags::kAck)) {
+      // No server data seen yet (maybe lost): the offset from the server's SYN still holds.
+      const auto had = static_cast<std::int32_t>(seg.ack - (server.isn + 1));
+      http_->pairer.set_client_ack(static_cast<std::uint64_t>(std::max(had, 0)));
     }
     const std::uint64_t conflicts = d.reassembler.counters().overlap_conflicts;
     d.reassembler.add(seg.seq, seg.payload, seg.ts, handlers_[static_cast<std::size_t>(sender)]);

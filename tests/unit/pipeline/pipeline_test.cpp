@@ -475,6 +475,26 @@ TEST(Pipeline, MidStreamResponsesBeforeTheCaptureDoNotShiftPairs) {
   EXPECT_EQ(str(recs[1], "response.status"), "202");
 }
 
+TEST(Pipeline, FirstResponsesLostAfterTheHandshakeDoNotShiftPairs) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, "GET /1 HTTP/1.1\r\n\r\n"));
+  tcp.server(kPA, "HTTP/1.1 201 X\r\nContent-Length: 0\r\n\r\n");  // lost
+  run.send(tcp.client(kPA, "GET /2 HTTP/1.1\r\n\r\n"));
+  tcp.server(kPA, "HTTP/1.1 202 X\r\nContent-Length: 0\r\n\r\n");  // lost
+  run.send(tcp.client(kPA, "GET /3 HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 203 X\r\nContent-Length: 0\r\n\r\n"));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(str(recs[0], "response"), "<null>");
+  EXPECT_EQ(anomalies(recs[0]), (std::vector<std::string>{"gap"}));
+  EXPECT_EQ(str(recs[1], "response"), "<null>");
+  EXPECT_EQ(str(recs[2], "request.uri"), "/3");
+  EXPECT_EQ(str(recs[2], "response.status"), "203");
+}
+
 TEST(Pipeline, ResponseTimeoutOnPacketTime) {
   Replay run([](Config& c) { c.reassembly.response_timeout_s = 2; });
   Tcp tcp;
