@@ -14,14 +14,16 @@
 //    request is answered in order, so its own response was lost too (emitted without a
 //    response, `gap`) and the response answers the lost one (orphan);
 //  - a server gap that may hide response starts marks every unanswered request `gap`
-//    (its response may be in the hole). After it, the oldest open request's response was
+//    (its response may be in the hole). After it (or a server stream picked up
+//    mid-stream, responses_may_be_lost()), the oldest open request's response was
 //    lost when the server had the next request before the response began, and that
 //    request was sent after the client had read more of the server's stream than when it
 //    sent the oldest (it had read a response, which we lost) or, when either
 //    acknowledgement is unknown, in any case (one request at a time, as nearly all clients
 //    send): the response answers the later request. Requests sent together with the same
 //    acknowledgement (pipelined) pair in order and keep the `gap` mark;
-//  - a gap that hid whole exchanges and marked no record so far marks the next request.
+//  - a gap that hid whole exchanges and marked no record so far marks the next request
+//    (or orphan response).
 //
 // Lifecycle: an exchange is emitted when its request and its final response have both
 // ended (or been aborted). close() emits every open request with the outcome given
