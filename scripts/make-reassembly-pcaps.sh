@@ -26,6 +26,11 @@ mangle reasm-syn-after-close    --append 1 --append 6 --append 8
 # an injected response head before the real one (302 instead of 200), and after it
 mangle reasm-injected-response  --copy-replacing "6:200 OK:302 OK:before"
 mangle reasm-delivered-conflict --copy-replacing "6:200 OK:302 OK"
+# Losses that pairing must realign after (acknowledgement numbers).
+mangle reasm-lost-response      --drop 11,13          # the second response lost entirely
+mangle reasm-lost-response-start --drop 11            # its header segment lost, body seen
+mangle reasm-lost-request-start --cut-head 10:30      # the start of the second GET lost
+mangle reasm-lost-response-and-request --drop 11,13,15  # second response and third GET lost
 # Picked up mid-stream, 30 bytes into the first GET's segment: that request is cut.
 mangle mid-stream-cut-request   --cut-head 4:30 --keep-from 4
 echo "made pcaps/reasm-*.pcap and pcaps/mid-stream-cut-request.pcap from $src"
@@ -41,3 +46,7 @@ echo "made pcaps/mid-stream-binary-resync.pcap from $src"
 src=pcaps/keepalive-high-port.pcap
 mangle mid-stream-roles --keep-from 8
 echo "made pcaps/mid-stream-roles.pcap from $src"
+# pipelined.pcap: three GETs in one segment, answered in order.
+src=pcaps/pipelined.pcap
+mangle reasm-pipelined-lost-response --drop 10,12    # the second response lost entirely
+echo "made pcaps/reasm-pipelined-lost-response.pcap from $src"

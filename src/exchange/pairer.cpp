@@ -34,15 +34,118 @@ Pairer::Pending* Pairer::response_candidate() {
   return nullptr;
 }
 
+Pairer::Pending* Pairer::next_candidate(const Pending& p) {
+  bool after = false;
+  for (auto& q : pending_) {
+    if (&q == &p) {
+      after = true;
+    } else if (after && !q.response_started && !q.timed_out) {
+      return &q;
+    }
+  }
+  return nullptr;
+}
+
+void Pairer::on_stream_gap(MessageKind kind, std::uint64_t offset, bool may_hide_messages) {
+  if (!may_hide_messages) return;
+  unmarked_loss_ = true;  // until a record says so (below, or an orphan, or a skip)
+  if (kind == MessageKind::Request) {
+    client_gap_ = true;
+    for (auto& p : pending_) {
+      if (p.request_done && !p.has_lost_after && &p != request_target_) {
+        p.lost_after = offset;
+        p.has_lost_after = true;
+      }
+    }
+    return;
+  }
+  server_gap_ = true;
+  for (auto& p : pending_) {
+    if (p.response_started || p.timed_out) continue;
+    p.response_may_be_lost = true;
+    p.anomalies |= anomaly::kGap;
+    unmarked_loss_ = false;
+  }
+}
+
+void Pairer::responses_may_be_lost() {
+  server_gap_ = true;
+  for (auto& p : pending_) {
+    if (!p.response_started && !p.timed_out) p.response_may_be_lost = true;
+  }
+}
+
+// Whether p's response was lost in a gap, so that the response `msg` answers a later one.
+bool Pairer::response_lost_before(Pending& p, const HttpMessage& msg) {
+  // The server had received bytes after p that the capture lost (a request) before it
+  // began this response: it answers that request, p was answered (unseen) before it.
+  if (p.has_lost_after && have_response_ack_ && p.lost_after < response_ack_) return true;
+  if (!p.response_may_be_lost && !server_gap_) return false;
+  // Responses were lost since the last one. The server had the next request when it
+  // began this response...
+  const Pending* next = next_candidate(p);
+  if (next == nullptr || !have_response_ack_ || next->request_offset >= response_ack_) {
+    return false;
+  }
+  if (p.client_ack_known && next->client_ack_known) {
+    // ...sent after the client had read more of the server's stream than when it sent p
+    // (p's response, lost) and before this response began. Equal: pipelined, in order.
+    return next->client_ack > p.client_ack && next->client_ack <= msg.stream_offset;
+  }
+  return true;  // no better evidence: one request at a time, as nearly all clients send
+}
+
+Pairer::Pending* Pairer::choose_response_target(const HttpMessage& msg) {
+  Pending* target = response_candidate();
+  bool lost = false;
+  while (target != nullptr && response_lost_before(*target, msg)) {
+    target->anomalies |= anomaly::kGap;
+    target->response_started = true;  // answered, the answer lost: emitted without one
+    target->response_done = true;
+    lost = true;
+    unmarked_loss_ = false;
+    target = response_candidate();
+  }
+  if (lost) emit_ready();  // in order, before this response's exchange
+  server_gap_ = false;
+  if (target != nullptr && have_response_ack_ && target->request_offset >= response_ack_) {
+    return nullptr;  // the server had not received this request yet: its request was lost
+  }
+  return target;
+}
+
+Pairer::Pending& Pairer::start_orphan() {
+  orphan_.emplace();
+  orphan_->orphan = true;
+  orphan_->anomalies = ctx_.base_anomalies | shared_anomalies_;
+  if (client_gap_ || unmarked_loss_) {
+    orphan_->anomalies |= anomaly::kGap;  // its request may be in the gap
+    unmarked_loss_ = false;
+  }
+  orphan_->response_started = true;
+  return *orphan_;
+}
+
 void Pairer::on_message_begin(MessageKind kind, HttpMessage& msg) {
   if (kind == MessageKind::Request) {
     Pending p;
     p.request_offset = msg.stream_offset;
     p.request_start = msg.first_byte;
+    p.client_ack = client_ack_;
+    p.client_ack_known = client_ack_known_;
     p.anomalies = ctx_.base_anomalies | shared_anomalies_;
+    if (unmarked_loss_) {
+      // Whole exchanges were lost before this one and no record says so yet: this does.
+      p.anomalies |= anomaly::kGap;
+      unmarked_loss_ = false;
+    }
     pending_.push_back(std::move(p));
     request_target_ = &pending_.back();
+    return;
   }
+  // The server's acknowledgement when the response began says which requests it had.
+  response_ack_ = server_ack_;
+  have_response_ack_ = have_server_ack_;
 }
 
 BodyMode Pairer::on_headers_complete(MessageKind kind, HttpMessage& msg) {
@@ -68,19 +171,10 @@ BodyMode Pairer::on_headers_complete(MessageKind kind, HttpMessage& msg) {
     interim_in_progress_ = true;
     return BodyMode::Normal;
   }
-  Pending* target = response_candidate();
-  if (target != nullptr && have_server_ack_ && target->request_offset >= server_ack_) {
-    target = nullptr;  // the server had not received this request yet: its request was lost
-  }
+  Pending* target = choose_response_target(msg);
   if (target == nullptr) {
     interim_in_progress_ = status >= 100 && status < 200 && status != 101;
-    if (!interim_in_progress_) {
-      orphan_.emplace();
-      orphan_->orphan = true;
-      orphan_->anomalies = ctx_.base_anomalies | shared_anomalies_;
-      orphan_->response_started = true;
-      response_target_ = &*orphan_;
-    }
+    if (!interim_in_progress_) response_target_ = &start_orphan();
     return status == 101 ? BodyMode::Upgrade : BodyMode::Normal;
   }
   if (status >= 100 && status < 200 && status != 101) {
@@ -164,14 +258,9 @@ void Pairer::on_message_aborted(MessageKind kind, HttpMessage&& msg, AbortReason
   Pending* target = response_target_;
   response_target_ = nullptr;
   if (target == nullptr) {
-    // Aborted before its header block completed: it still answers the oldest request.
-    target = response_candidate();
-    if (target == nullptr) {
-      orphan_.emplace();
-      orphan_->orphan = true;
-      orphan_->anomalies = ctx_.base_anomalies | shared_anomalies_;
-      target = &*orphan_;
-    }
+    // Aborted before its header block completed: it still answers a request.
+    target = choose_response_target(msg);
+    if (target == nullptr) target = &start_orphan();
     target->response_started = true;
   }
   target->anomalies |= extra | anomaly::kResponseIncomplete;
@@ -209,6 +298,7 @@ void Pairer::emit_ready() {
 }
 
 void Pairer::emit(Pending& p, Outcome outcome) {
+  if (!p.request && !p.response) return;  // nothing seen: no record
   Exchange ex;
   ex.client = ctx_.client;
   ex.server = ctx_.server;
@@ -251,6 +341,7 @@ void Pairer::expire(Timestamp deadline) {
   for (auto& p : pending_) {
     if (p.timed_out || p.response_started) continue;
     if (p.request_start > deadline) break;
+    if (!p.request) continue;  // still arriving: nothing to emit yet
     // Emit a copy of what was seen; keep a placeholder so that a late response is
     // consumed here instead of being paired with the next request.
     Pending copy;

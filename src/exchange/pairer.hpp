@@ -4,16 +4,33 @@
 // recorded on that request, never paired as final. The pairer tells the response parser
 // when no body follows (HEAD) and when the connection leaves HTTP (101, CONNECT 2xx).
 //
-// Alignment after loss: a response can only answer a request whose first byte the server
-// had acknowledged when the response began. When the oldest open request starts beyond
-// the server's acknowledgement, its real request was lost in a gap: the response is
-// emitted as an orphan instead of being paired with the wrong request.
+// Alignment after loss, from the TCP acknowledgements of both sides (pairing is FIFO
+// unless a gap says otherwise):
+//  - a response can only answer a request whose first byte the server had acknowledged
+//    when the response began; when the oldest open request starts beyond that, the
+//    request answered was lost: the response is an orphan (with `gap` after a client gap);
+//  - a client gap after a complete request that the server acknowledged before the
+//    response began means the server received a request we lost after that one: a
+//    request is answered in order, so its own response was lost too (emitted without a
+//    response, `gap`) and the response answers the lost one (orphan);
+//  - a server gap that may hide response starts marks every unanswered request `gap`
+//    (its response may be in the hole). After it (or a server stream picked up
+//    mid-stream, responses_may_be_lost()), the oldest open request's response was
+//    lost when the server had the next request before the response began, and that
+//    request was sent after the client had read more of the server's stream than when it
+//    sent the oldest (it had read a response, which we lost) or, when either
+//    acknowledgement is unknown, in any case (one request at a time, as nearly all clients
+//    send): the response answers the later request. Requests sent together with the same
+//    acknowledgement (pipelined) pair in order and keep the `gap` mark;
+//  - a gap that hid whole exchanges and marked no record so far marks the next request
+//    (or orphan response).
 //
 // Lifecycle: an exchange is emitted when its request and its final response have both
 // ended (or been aborted). close() emits every open request with the outcome given
 // (reset, closed, capture ended, timeout, evicted). Owned by one connection; worker thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -43,7 +60,25 @@ class Pairer final : public MessageHandler {
     ctx_.server = server;
   }
   // Highest client-stream offset the server has acknowledged (from server segments).
-  void set_server_ack(std::uint64_t offset) { server_ack_ = offset; have_server_ack_ = true; }
+  void set_server_ack(std::uint64_t offset) {
+    if (!have_server_ack_ || offset > server_ack_) server_ack_ = offset;
+    have_server_ack_ = true;
+  }
+  // Server-stream offset the client acknowledged in the segment whose bytes are parsed
+  // next; forget_client_ack() once they are (bytes held out of order and parsed later
+  // were sent with an acknowledgement no longer known).
+  void set_client_ack(std::uint64_t offset) {
+    client_ack_ = std::max(client_ack_, offset);
+    client_ack_known_ = true;
+  }
+  void forget_client_ack() { client_ack_known_ = false; }
+  // A gap of the client (Request) or server (Response) stream starting at `offset`.
+  // `may_hide_messages`: the gap was not wholly inside a body that parsing went on with,
+  // so message starts may have been lost in it. Called after the parser saw the gap.
+  void on_stream_gap(MessageKind kind, std::uint64_t offset, bool may_hide_messages);
+  // The server's stream was picked up mid-stream: responses to requests seen may have
+  // gone before it (the acknowledgements then say which, as after a gap).
+  void responses_may_be_lost();
 
   // Emits every open request with `why` (a response that completed is still Complete).
   void close(Outcome why);
@@ -74,6 +109,11 @@ class Pairer final : public MessageHandler {
     std::vector<int> interim;
     std::string method;
     std::uint64_t request_offset = 0;
+    std::uint64_t client_ack = 0;   // server-stream bytes the client had when it began
+    bool client_ack_known = false;
+    std::uint64_t lost_after = 0;   // client-stream offset of a gap after its end...
+    bool has_lost_after = false;    // ...when there was one
+    bool response_may_be_lost = false;  // unanswered when a server gap hid message starts
     Timestamp request_start;
     bool request_done = false;
     bool response_started = false;
@@ -87,6 +127,12 @@ class Pairer final : public MessageHandler {
   };
 
   Pending* response_candidate();
+  Pending* next_candidate(const Pending& p);
+  // The request a final response (or one aborted before its headers) answers, after
+  // emitting the requests whose response was lost; nullptr: it answers none seen.
+  Pending* choose_response_target(const HttpMessage& msg);
+  bool response_lost_before(Pending& p, const HttpMessage& msg);
+  Pending& start_orphan();
   void emit(Pending& p, Outcome outcome);
   void emit_ready();
 
@@ -100,6 +146,14 @@ class Pairer final : public MessageHandler {
   bool interim_in_progress_ = false;
   std::uint64_t server_ack_ = 0;
   bool have_server_ack_ = false;
+  std::uint64_t response_ack_ = 0;      // server_ack_ when the current response began
+  bool have_response_ack_ = false;
+  std::uint64_t client_ack_ = 0;
+  bool client_ack_known_ = false;
+  bool server_gap_ = false;             // the server's stream lost message starts since
+                                        // the last response was paired
+  bool client_gap_ = false;             // a client gap may have hidden requests
+  bool unmarked_loss_ = false;          // a gap may have hidden exchanges no record marks
   std::uint32_t next_index_ = 0;
   std::uint32_t shared_anomalies_ = 0;
   std::uint64_t late_responses_ = 0;

@@ -150,6 +150,8 @@ void Connection::start_direction(Side side, const Segment& seg) {
         mid_stream_ = true;
         http_->pairer.add_anomaly(anomaly::kMidStream);
       }
+      // Responses sent before the capture began may answer requests seen already.
+      if (side != *client_) http_->pairer.responses_may_be_lost();
     }
   }
   if (!d.parser_started) start_parser(side);
@@ -249,8 +251,17 @@ void Connection::on_segment(Side sender, const Segment& seg) {
     // be parsed before this answer, so a hole still open there is a gap now.
     age_ack_target(other(sender), seg.ts, true);
     start_direction(sender, seg);
+    const Direction& server = dirs_[static_cast<std::size_t>(other(sender))];
+    if (sender == *client_ && server.syn_seen && !server.reassembler.started() &&
+        seg.has(tcp_flags::kAck)) {
+      // No server data seen yet (maybe lost): the offset from the server's SYN still holds.
+      const auto had = static_cast<std::int32_t>(seg.ack - (server.isn + 1));
+      http_->pairer.set_client_ack(static_cast<std::uint64_t>(std::max(had, 0)));
+    }
     const std::uint64_t conflicts = d.reassembler.counters().overlap_conflicts;
     d.reassembler.add(data_seq, seg.payload, seg.ts, handlers_[static_cast<std::size_t>(sender)]);
+    // Client bytes parsed later (held out of order) were sent with another acknowledgement.
+    if (sender == *client_ && http_) http_->pairer.forget_client_ack();
     if (d.reassembler.counters().overlap_conflicts != conflicts) {
       http_->pairer.mark_open(anomaly::kOverlapConflict);
     }
@@ -272,7 +283,15 @@ void Connection::on_ack(Side sender, const Segment& seg) {
   Direction& peer = dirs_[static_cast<std::size_t>(other(sender))];
   if (!peer.reassembler.started()) return;
   std::int64_t acked = peer.reassembler.offset_of(seg.ack);
-  if (sender != *client_ && http_) http_->pairer.set_server_ack(static_cast<std::uint64_t>(std::max<std::int64_t>(acked, 0)));
+  if (http_) {
+    // What each side had received when it sent this: the pairer aligns on it after loss.
+    const auto had = static_cast<std::uint64_t>(std::max<std::int64_t>(acked, 0));
+    if (sender == *client_) {
+      http_->pairer.set_client_ack(had);
+    } else {
+      http_->pairer.set_server_ack(had);
+    }
+  }
   if (peer.fin_seen) acked = std::min<std::int64_t>(acked, static_cast<std::int64_t>(peer.fin_offset));
   if (acked <= static_cast<std::int64_t>(peer.reassembler.next_offset())) return;
   // The receiver has bytes the capture has not shown us (yet).
@@ -351,8 +370,13 @@ void Connection::DirectionHandler::on_data(std::uint64_t offset, ByteView data, 
 
 void Connection::DirectionHandler::on_gap(std::uint64_t offset, std::uint64_t length,
                                           Timestamp ts) {
-  (void)offset;
-  conn_.parser(side_).gap(length, ts);
+  HttpParser& parser = conn_.parser(side_);
+  const std::uint64_t filled = parser.counters().gap_filled_bytes;
+  parser.gap(length, ts);
+  // Unless parsing went on through a body, message starts may have been lost in the gap.
+  const bool in_body = parser.counters().gap_filled_bytes - filled == length;
+  const MessageKind kind = side_ == *conn_.client_ ? MessageKind::Request : MessageKind::Response;
+  conn_.http_->pairer.on_stream_gap(kind, offset, !in_body);
 }
 
 }  // namespace offpath

@@ -16,6 +16,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, body=b"", ctype="text/plain"):
         self.send_response(status)
+        self.send_header("X-Backend-Uri", self.path)  # the request it answers
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         # Headers and body in one write: two small writes would meet Nagle and the

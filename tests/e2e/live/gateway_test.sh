@@ -15,6 +15,11 @@
 #   ledger    --ledger-interval 1 with requests seconds apart: idle ticks close the
 #             intervals; the coverage records sit between the lines they count, end on
 #             whole seconds and add up to the summary (tests/replay/ledger.py --check).
+#   drops     keep-alive load at full speed, half of it proxied to the backend, captured
+#             on both legs into a 1 MB buffer that offpath stops reading now and then
+#             (SIGSTOP, as an overloaded host would): the kernel drops packets, yet no
+#             record pairs a request with another's response (nginx echoes each request's
+#             URI in X-Echo-Uri, the backend in X-Backend-Uri) and every loss shows (`gap`).
 # Exit 0 on success, 1 on failure, 77 when it cannot run here (not root, no nginx).
 set -euo pipefail
 
@@ -229,6 +234,37 @@ EOF
   check_exchanges "$WORK/restarted.jsonl" <<'EOF' || fail "exchanges differ after restart"
 GET /ok?restarted 200 complete -
 EOF
+  ;;
+drops)
+  CONNECTIONS=8
+  REQUESTS=600
+  OFFPATH_ARGS+=(-i g1 --port 8081 --buffer-mb 1)
+  start_backend
+  start_offpath run
+  log "load: $CONNECTIONS keep-alive connections x $REQUESTS requests, offpath paused at times"
+  LOAD_PIDS=()
+  for c in $(seq 0 $((CONNECTIONS - 1))); do
+    path=/load/f  # served by nginx; every other client's requests go to the backend
+    [[ $((c % 2)) -eq 1 ]] && path=/ok
+    for i in $(seq 0 $((REQUESTS - 1))); do
+      printf 'url = "http://192.0.2.2:8080%s?c=%d&i=%d"\noutput = "/dev/null"\n' "$path" "$c" "$i"
+    done >"$WORK/load-$c.curl"
+    in_c curl -s --max-time 40 -w '%{http_code}\n' -K "$WORK/load-$c.curl" >"$WORK/load-$c.out" &
+    LOAD_PIDS+=("$!")
+    PIDS+=("$!")
+  done
+  # Drops while the connections are in full flow: the ring fills while offpath sleeps.
+  load_running() { for pid in "${LOAD_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done; return 1; }
+  while load_running; do
+    kill -STOP "$OFFPATH_PID"; sleep 0.15; kill -CONT "$OFFPATH_PID"; sleep 0.6
+  done
+  for pid in "${LOAD_PIDS[@]}"; do wait "$pid" || fail "a load client failed"; done
+  ok=$(cat "$WORK"/load-*.out | grep -c '^200$' || true)
+  [[ $ok -eq $((CONNECTIONS * REQUESTS)) ]] || fail "only $ok of $((CONNECTIONS * REQUESTS)) requests got 200"
+  stop_offpath
+  grep '^offpath: capture' "$WORK/run.err" || true
+  "$PY" "$HERE/check_pairing.py" "$WORK/run.jsonl" "$WORK/run.err" "$CONNECTIONS" "$REQUESTS" ||
+    fail "pairing after loss"
   ;;
 *)
   fail "unknown scenario $SCENARIO"

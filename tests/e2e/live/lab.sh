@@ -66,7 +66,9 @@ start_backend() {
   wait_until 10 in_g curl -sf --max-time 1 http://198.51.100.2:8081/ok || fail "backend did not start"
 }
 
-mkdir -p "$WORK"/{body,proxy,fastcgi,uwsgi,scgi}
+mkdir -p "$WORK"/{body,proxy,fastcgi,uwsgi,scgi,load}
+# /load/ is served by nginx itself, fast enough to overrun a small capture ring.
+head -c 16384 /dev/zero | tr '\0' 'x' >"$WORK/load/f"
 cat >"$WORK/nginx.conf" <<EOF
 user root;
 daemon off;
@@ -84,6 +86,10 @@ http {
   upstream backend { server 198.51.100.2:8081; keepalive 32; }
   server {
     listen 192.0.2.2:8080;
+    keepalive_requests 100000;
+    # Every response names the request it answers, so that a pairing can be checked.
+    add_header X-Echo-Uri \$request_uri always;
+    location /load/ { root $WORK; }
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;

@@ -33,12 +33,13 @@ class Conn final : public ExchangeHandler {
     resp_.feed(server_off_, bytes_of(s), Timestamp{ms * 1000});
     server_off_ += s.size();
   }
-  void client_gap(std::uint64_t n) {
-    req_.gap(n, Timestamp{0});
-    client_off_ += n;
-  }
+  // Bytes lost by the capture, told to the parser and then the pairer as Connection does.
+  void client_gap(std::uint64_t n) { gap(req_, MessageKind::Request, client_off_, n); }
+  void server_gap(std::uint64_t n) { gap(resp_, MessageKind::Response, server_off_, n); }
   // The server acknowledged every client byte so far.
   void server_acks_all() { pairer_.set_server_ack(client_off_); }
+  // The client acknowledged every server byte so far.
+  void client_acks_all() { pairer_.set_client_ack(server_off_); }
   void end(Outcome why) {
     req_.finish(Timestamp{0});
     resp_.finish(Timestamp{0});
@@ -61,6 +62,13 @@ class Conn final : public ExchangeHandler {
   HttpParser resp_;
 
  private:
+  void gap(HttpParser& parser, MessageKind kind, std::uint64_t& off, std::uint64_t n) {
+    const std::uint64_t filled = parser.counters().gap_filled_bytes;
+    parser.gap(n, Timestamp{0});
+    pairer_.on_stream_gap(kind, off, parser.counters().gap_filled_bytes - filled != n);
+    off += n;
+  }
+
   std::uint64_t client_off_ = 0;
   std::uint64_t server_off_ = 0;
 };
@@ -158,6 +166,185 @@ TEST(Pairer, ResponseToLostRequestIsOrphanByAck) {
   EXPECT_EQ(c.out[1].request->uri, "/b");
   EXPECT_EQ(c.out[1].request->stream_offset, 100u);
   EXPECT_EQ(c.out[1].response->body, "for b");
+}
+
+// One request at a time, each sent after the previous response was read, as browsers,
+// load generators and gateways to their upstreams do.
+void sequential(Conn& c, std::string_view request) {
+  c.client_acks_all();
+  c.client(request);
+  c.server_acks_all();
+}
+
+TEST(Pairer, LostResponseLeavesItsRequestWithoutOneAndTheNextPairs) {
+  Conn c;
+  sequential(c, "GET /1 HTTP/1.1\r\n\r\n");
+  c.server(ok(200, "one"));
+  sequential(c, "GET /2 HTTP/1.1\r\n\r\n");
+  c.server_gap(ok(202, "two").size());  // the whole response to /2 lost by the capture
+  sequential(c, "GET /3 HTTP/1.1\r\n\r\n");
+  c.server(ok(203, "three"));
+  ASSERT_EQ(c.out.size(), 3u);
+  EXPECT_EQ(c.out[0].request->uri, "/1");
+  EXPECT_EQ(c.out[0].response->status, 200);
+  EXPECT_EQ(c.out[0].anomalies, 0u);
+  EXPECT_EQ(c.out[1].request->uri, "/2");
+  EXPECT_FALSE(c.out[1].response);
+  EXPECT_EQ(c.out[1].outcome, Outcome::Complete);
+  EXPECT_EQ(c.out[1].anomalies, anomaly::kGap);
+  EXPECT_EQ(c.out[2].request->uri, "/3");
+  EXPECT_EQ(c.out[2].response->status, 203);
+  EXPECT_EQ(c.out[2].anomalies, 0u);  // the acknowledgements leave no doubt
+  EXPECT_EQ(c.pairer_.orphan_responses(), 0u);
+}
+
+TEST(Pairer, LostResponseStartResyncsAndSkipsItsRequest) {
+  Conn c;
+  sequential(c, "GET /1 HTTP/1.1\r\n\r\n");
+  const std::string lost = ok(202, "the body of two\n");
+  c.server_gap(20);                  // the status line and some headers lost
+  c.server(lost.substr(20));         // the rest: skipped while resynchronising
+  sequential(c, "GET /2 HTTP/1.1\r\n\r\n");
+  c.server(ok(203, "two"));
+  ASSERT_EQ(c.out.size(), 2u);
+  EXPECT_EQ(c.out[0].request->uri, "/1");
+  EXPECT_FALSE(c.out[0].response);
+  EXPECT_EQ(c.out[0].anomalies, anomaly::kGap);
+  EXPECT_EQ(c.out[1].request->uri, "/2");
+  EXPECT_EQ(c.out[1].response->status, 203);
+}
+
+TEST(Pairer, LostResponseAndNextRequestPairNothingWrongly) {
+  Conn c;
+  sequential(c, "GET /1 HTTP/1.1\r\n\r\n");
+  c.server(ok(200, "one"));
+  sequential(c, "GET /2 HTTP/1.1\r\n\r\n");
+  c.server_gap(ok(202, "two").size());     // response to /2 lost
+  c.client_gap(std::string("GET /3 HTTP/1.1\r\n\r\n").size());  // and /3 itself
+  c.server_acks_all();                      // the server had /3 when it answered
+  c.server(ok(203, "three"));
+  ASSERT_EQ(c.out.size(), 3u);
+  EXPECT_EQ(c.out[1].request->uri, "/2");
+  EXPECT_FALSE(c.out[1].response);
+  EXPECT_EQ(c.out[1].anomalies, anomaly::kGap);
+  EXPECT_EQ(c.out[2].outcome, Outcome::OrphanResponse);
+  EXPECT_EQ(c.out[2].response->status, 203);
+  EXPECT_EQ(c.out[2].anomalies, anomaly::kGap);
+  EXPECT_FALSE(c.pairer_.has_open());
+}
+
+TEST(Pairer, WholeExchangesLostMarkTheNextRequest) {
+  Conn c;
+  sequential(c, "GET /1 HTTP/1.1\r\n\r\n");
+  c.server(ok(200, "one"));
+  c.client_gap(std::string("GET /2 HTTP/1.1\r\n\r\n").size());
+  c.server_gap(ok(202, "two").size());
+  sequential(c, "GET /3 HTTP/1.1\r\n\r\n");
+  c.server(ok(203, "three"));
+  sequential(c, "GET /4 HTTP/1.1\r\n\r\n");
+  c.server(ok(204, ""));
+  ASSERT_EQ(c.out.size(), 3u);
+  EXPECT_EQ(c.out[1].request->uri, "/3");
+  EXPECT_EQ(c.out[1].response->status, 203);
+  EXPECT_EQ(c.out[1].anomalies, anomaly::kGap);  // exchanges were lost before it
+  EXPECT_EQ(c.out[2].anomalies, 0u);             // once
+}
+
+TEST(Pairer, RequestsParsedLateAfterLossPairByTheServersAck) {
+  Conn c;
+  sequential(c, "GET /1 HTTP/1.1\r\n\r\n");
+  c.server(ok(200, "one"));
+  sequential(c, "GET /2 HTTP/1.1\r\n\r\n");
+  c.server_gap(3 * ok(202, "two").size());  // responses to /2, /3 and /4 lost
+  c.client_gap(std::string("GET /3 HTTP/1.1\r\n\r\n").size());  // /3 lost
+  // /4 and /5 were held behind the hole: their acknowledgements are not known.
+  c.pairer_.forget_client_ack();
+  c.client("GET /4 HTTP/1.1\r\n\r\n");
+  c.client("GET /5 HTTP/1.1\r\n\r\n");
+  c.server_acks_all();
+  c.server(ok(205, "five"));
+  ASSERT_EQ(c.out.size(), 4u);
+  EXPECT_EQ(c.out[1].request->uri, "/2");
+  EXPECT_FALSE(c.out[1].response);
+  EXPECT_EQ(c.out[2].request->uri, "/4");  // the server had /5 when it answered
+  EXPECT_FALSE(c.out[2].response);
+  EXPECT_EQ(c.out[2].anomalies, anomaly::kGap);
+  EXPECT_EQ(c.out[3].request->uri, "/5");
+  EXPECT_EQ(c.out[3].response->status, 205);
+}
+
+TEST(Pairer, OrphanAfterAServerGapCarriesGap) {
+  Conn c;
+  // Everything up to a response was lost; its request's hole is declared only later.
+  c.server_gap(500);
+  c.server(ok(200, "for a lost request"));
+  ASSERT_EQ(c.out.size(), 1u);
+  EXPECT_EQ(c.out[0].outcome, Outcome::OrphanResponse);
+  EXPECT_EQ(c.out[0].anomalies, anomaly::kGap);
+}
+
+TEST(Pairer, PipelinedRequestsWithALostResponsePairInOrderMarkedGap) {
+  Conn c;
+  c.client_acks_all();  // the three requests were sent together with one acknowledgement
+  c.client("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
+  c.server_acks_all();
+  c.server(ok(200, "one"));
+  c.server_gap(ok(202, "two").size());
+  c.server(ok(203, "three"));
+  // Sent together, the requests do not say which response was lost: in order, flagged.
+  ASSERT_EQ(c.out.size(), 2u);
+  EXPECT_EQ(c.out[0].anomalies, 0u);
+  EXPECT_EQ(c.out[1].request->uri, "/2");
+  EXPECT_EQ(c.out[1].anomalies, anomaly::kGap);
+  c.end(Outcome::ConnectionClosed);
+  ASSERT_EQ(c.out.size(), 3u);
+  EXPECT_EQ(c.out[2].request->uri, "/3");
+  EXPECT_FALSE(c.out[2].response);
+  EXPECT_EQ(c.out[2].anomalies, anomaly::kGap);
+}
+
+TEST(Pairer, PipelinedAfterAStreamingResponseStayInOrderWithoutLoss) {
+  Conn c;
+  sequential(c, "GET /big HTTP/1.1\r\n\r\n");
+  c.server("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234");
+  sequential(c, "GET /a HTTP/1.1\r\n\r\n");  // pipelined while /big streams
+  c.server("567");
+  sequential(c, "GET /b HTTP/1.1\r\n\r\n");
+  c.server("89" + ok(201, "a") + ok(202, "b"));
+  ASSERT_EQ(c.out.size(), 3u);
+  EXPECT_EQ(c.out[1].request->uri, "/a");
+  EXPECT_EQ(c.out[1].response->status, 201);
+  EXPECT_EQ(c.out[2].request->uri, "/b");
+  EXPECT_EQ(c.out[2].response->status, 202);
+  for (const auto& ex : c.out) EXPECT_EQ(ex.anomalies, 0u);
+}
+
+TEST(Pairer, GapInsideABodyTouchesOnlyThatExchange) {
+  Conn c;
+  c.client("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+  c.server_acks_all();
+  c.server("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n012");
+  c.server_gap(4);  // body bytes: parsing goes on, no response start can hide there
+  c.server("789" + ok(201, "b"));
+  ASSERT_EQ(c.out.size(), 2u);
+  EXPECT_EQ(c.out[0].anomalies, anomaly::kGap);
+  EXPECT_EQ(c.out[0].response->body_missing, 4u);
+  EXPECT_EQ(c.out[1].response->status, 201);
+  EXPECT_EQ(c.out[1].anomalies, 0u);
+}
+
+TEST(Pairer, ARequestStillArrivingIsNotEmittedEmptyOnTimeout) {
+  Conn c;
+  c.client("POST /upload HTTP/1.1\r\nContent-Length: 4\r\n\r\nab", 0);
+  c.pairer_.expire(Timestamp{5'000'000});
+  EXPECT_TRUE(c.out.empty());  // nothing of it complete: no record with neither side
+  c.client("cd", 6000);
+  c.server_acks_all();
+  c.server(ok(200, "ok"), 6001);
+  ASSERT_EQ(c.out.size(), 1u);
+  EXPECT_EQ(c.out[0].outcome, Outcome::Complete);
+  EXPECT_EQ(c.out[0].request->uri, "/upload");
+  EXPECT_EQ(c.out[0].index, 0u);
 }
 
 TEST(Pairer, CloseEmitsOpenRequestsWithTheReason) {

@@ -776,6 +776,83 @@ TEST(Pipeline, LostRequestSegmentThenNextRequestStillPaired) {
   EXPECT_EQ(str(recs[1], "response.status"), "200");
 }
 
+TEST(Pipeline, LostResponsesRealignByAcknowledgements) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, "GET /1 HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+  run.send(tcp.client(kPA, "GET /2 HTTP/1.1\r\n\r\n"));
+  tcp.server(kPA, "HTTP/1.1 202 X\r\nContent-Length: 0\r\n\r\n");  // never captured
+  run.send(tcp.client(kPA, "GET /3 HTTP/1.1\r\n\r\n"));  // acknowledges the lost one
+  run.send(tcp.server(kPA, "HTTP/1.1 203 X\r\nContent-Length: 0\r\n\r\n"));
+  tcp.client(kPA, "GET /4 HTTP/1.1\r\n\r\n");  // never captured
+  tcp.server(kPA, "HTTP/1.1 204 X\r\n\r\n");  // never captured
+  run.send(tcp.client(kPA, "GET /5 HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 205 X\r\nContent-Length: 0\r\n\r\n"));
+  tcp.client(kPA, "GET /6 HTTP/1.1\r\n\r\n");  // never captured
+  run.send(tcp.server(kPA, "HTTP/1.1 206 X\r\nContent-Length: 0\r\n\r\n"));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 5u);
+  EXPECT_EQ(str(recs[0], "request.uri"), "/1");
+  EXPECT_EQ(str(recs[0], "response.status"), "200");
+  EXPECT_TRUE(anomalies(recs[0]).empty());
+  EXPECT_EQ(str(recs[1], "request.uri"), "/2");  // its response was lost
+  EXPECT_EQ(str(recs[1], "response"), "<null>");
+  EXPECT_EQ(str(recs[1], "outcome"), "complete");
+  EXPECT_EQ(anomalies(recs[1]), (std::vector<std::string>{"gap"}));
+  EXPECT_EQ(str(recs[2], "request.uri"), "/3");
+  EXPECT_EQ(str(recs[2], "response.status"), "203");
+  EXPECT_TRUE(anomalies(recs[2]).empty());
+  // /4 and its response were lost together: /5 pairs with its own response and is the
+  // record that says exchanges were lost before it.
+  EXPECT_EQ(str(recs[3], "request.uri"), "/5");
+  EXPECT_EQ(str(recs[3], "response.status"), "205");
+  EXPECT_EQ(anomalies(recs[3]), (std::vector<std::string>{"gap"}));
+  // /6 was lost: its response answers no request seen.
+  EXPECT_EQ(str(recs[4], "outcome"), "orphan_response");
+  EXPECT_EQ(str(recs[4], "response.status"), "206");
+  EXPECT_EQ(anomalies(recs[4]), (std::vector<std::string>{"gap"}));
+}
+
+TEST(Pipeline, MidStreamResponsesBeforeTheCaptureDoNotShiftPairs) {
+  Replay run;
+  Tcp tcp;  // no handshake: the capture begins with two requests
+  run.send(tcp.client(kPA, "GET /1 HTTP/1.1\r\n\r\n"));
+  tcp.server(kPA, "HTTP/1.1 201 X\r\nContent-Length: 0\r\n\r\n");  // before the capture
+  run.send(tcp.client(kPA, "GET /2 HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 202 X\r\nContent-Length: 0\r\n\r\n"));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[0], "request.uri"), "/1");
+  EXPECT_EQ(str(recs[0], "response"), "<null>");
+  EXPECT_EQ(anomalies(recs[0]), (std::vector<std::string>{"gap", "mid_stream"}));
+  EXPECT_EQ(str(recs[1], "request.uri"), "/2");
+  EXPECT_EQ(str(recs[1], "response.status"), "202");
+}
+
+TEST(Pipeline, FirstResponsesLostAfterTheHandshakeDoNotShiftPairs) {
+  Replay run;
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, "GET /1 HTTP/1.1\r\n\r\n"));
+  tcp.server(kPA, "HTTP/1.1 201 X\r\nContent-Length: 0\r\n\r\n");  // lost
+  run.send(tcp.client(kPA, "GET /2 HTTP/1.1\r\n\r\n"));
+  tcp.server(kPA, "HTTP/1.1 202 X\r\nContent-Length: 0\r\n\r\n");  // lost
+  run.send(tcp.client(kPA, "GET /3 HTTP/1.1\r\n\r\n"));
+  run.send(tcp.server(kPA, "HTTP/1.1 203 X\r\nContent-Length: 0\r\n\r\n"));
+  tcp.close(run);
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(str(recs[0], "response"), "<null>");
+  EXPECT_EQ(anomalies(recs[0]), (std::vector<std::string>{"gap"}));
+  EXPECT_EQ(str(recs[1], "response"), "<null>");
+  EXPECT_EQ(str(recs[2], "request.uri"), "/3");
+  EXPECT_EQ(str(recs[2], "response.status"), "203");
+}
+
 TEST(Pipeline, ResponseTimeoutOnPacketTime) {
   Replay run([](Config& c) { c.reassembly.response_timeout_s = 2; });
   Tcp tcp;
