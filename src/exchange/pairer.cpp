@@ -1,5 +1,7 @@
 #include "exchange/pairer.hpp"
 
+#include "common/memory_budget.hpp"
+
 namespace offpath {
 namespace {
 
@@ -21,6 +23,26 @@ void Pairer::add_anomaly(std::uint32_t bits) {
 void Pairer::mark_open(std::uint32_t bits) {
   for (auto& p : pending_) p.anomalies |= bits;
   if (orphan_) orphan_->anomalies |= bits;
+}
+
+std::int64_t Pairer::heap_bytes() const {
+  // libstdc++'s deque: a map of 8 block pointers and one block at construction; a
+  // Pending is larger than a block's 512 bytes, so each block holds one, and the block
+  // after the last element is always allocated.
+  constexpr std::size_t kMapBytes = 8 * sizeof(void*);
+  const std::int64_t block = offpath::heap_bytes(sizeof(Pending));
+  std::int64_t n = offpath::heap_bytes(kMapBytes) +
+                   block * static_cast<std::int64_t>(pending_.size() + 1);
+  auto held = [](const Pending& p) {
+    std::int64_t b = offpath::heap_bytes(p.method) + offpath::heap_bytes(p.detail) +
+                     offpath::heap_bytes(p.interim.capacity() * sizeof(int));
+    if (p.request) b += p.request->heap_bytes();
+    if (p.response) b += p.response->heap_bytes();
+    return b;
+  };
+  for (const auto& p : pending_) n += held(p);
+  if (orphan_) n += held(*orphan_);
+  return n;
 }
 
 Pairer::Pending* Pairer::response_candidate() {

@@ -42,6 +42,15 @@ struct ConnectionCounters {
   }
 };
 
+// Heap bytes a connection holds beyond its flow-table entry, by memory pool.
+struct ConnectionMemory {
+  std::int64_t http = 0;          // parser state (both directions), once data arrived
+  std::int64_t exchanges = 0;     // open exchanges: messages held until paired
+  std::int64_t out_of_order = 0;  // held out-of-order segments
+
+  bool operator==(const ConnectionMemory&) const = default;
+};
+
 // Stable id of a connection: its key and the packet time of its first packet.
 std::uint64_t connection_id(const FlowKey& key, Timestamp start);
 
@@ -64,6 +73,7 @@ class Connection {
   // A SYN from `sender` that starts a new connection on this 4-tuple (port reuse).
   bool is_new_handshake(Side sender, const Segment& seg) const;
   std::uint64_t held_bytes() const;
+  ConnectionMemory memory() const;
   ConnectionCounters counters() const;
   Timestamp start() const { return start_; }
 

@@ -40,6 +40,14 @@ struct PipelineCounters {
   std::size_t active_flows = 0;
   unsigned workers = 1;
   std::vector<std::uint64_t> queue_drops;  // per worker; live sources only
+  MemoryStatus memory;  // the budget (--memory-limit); limit 0 when the pipeline has none
+  // Bytes per memory pool: the workers', their outputs' and the budget's reservations.
+  MemoryPools memory_pools() const {
+    MemoryPools m = worker.memory;
+    m += output.memory;
+    m += memory.reserved;
+    return m;
+  }
 };
 
 class Dispatcher;
@@ -79,6 +87,7 @@ class Pipeline final : public FrameHandler {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DecodeOutcome::kCount)>
       decode_live_{};
   SnapshotSlot<CaptureCounters> capture_published_;
+  const MemoryBudget* memory_ = nullptr;  // config.memory
 };
 
 // The end-of-run summary printed on stderr.
