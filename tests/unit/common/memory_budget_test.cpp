@@ -9,23 +9,22 @@ namespace {
 
 constexpr std::uint64_t kLimit = 1000;
 
-TEST(MemoryBudget, LevelsAtTheirThresholds) {
-  EXPECT_EQ(MemoryBudget::level_for(0, kLimit, 0), 0);
-  EXPECT_EQ(MemoryBudget::level_for(599, kLimit, 0), 0);
-  EXPECT_EQ(MemoryBudget::level_for(600, kLimit, 0), 1);
-  EXPECT_EQ(MemoryBudget::level_for(750, kLimit, 0), 2);
-  EXPECT_EQ(MemoryBudget::level_for(850, kLimit, 0), 3);
-  EXPECT_EQ(MemoryBudget::level_for(950, kLimit, 0), 4);
-  EXPECT_EQ(MemoryBudget::level_for(5000, kLimit, 0), 4);
-}
-
-TEST(MemoryBudget, LevelsAreLeftFiveBelowWhereTheyWereTaken) {
-  EXPECT_EQ(MemoryBudget::level_for(900, kLimit, 4), 4);  // above 90%: stays
-  EXPECT_EQ(MemoryBudget::level_for(899, kLimit, 4), 3);
-  EXPECT_EQ(MemoryBudget::level_for(800, kLimit, 3), 3);
-  EXPECT_EQ(MemoryBudget::level_for(799, kLimit, 3), 2);
-  EXPECT_EQ(MemoryBudget::level_for(560, kLimit, 1), 1);
-  EXPECT_EQ(MemoryBudget::level_for(549, kLimit, 4), 0);
+// Levels are taken at 60/75/85/95% and left 5 points below where they were taken.
+TEST(MemoryBudget, LevelsAtTheirThresholdsWithHysteresis) {
+  struct Case {
+    std::uint64_t used;
+    int current;
+    int expected;
+  };
+  const Case cases[] = {
+      {0, 0, 0},   {599, 0, 0}, {600, 0, 1}, {750, 0, 2}, {850, 0, 3}, {950, 0, 4},
+      {5000, 0, 4}, {900, 4, 4}, {899, 4, 3}, {800, 3, 3}, {799, 3, 2}, {560, 1, 1},
+      {549, 4, 0},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(MemoryBudget::level_for(c.used, kLimit, c.current), c.expected)
+        << "used " << c.used << " from level " << c.current;
+  }
 }
 
 TEST(MemoryBudget, AccountLeasesInChunksAndGivesThemBack) {
