@@ -26,6 +26,10 @@ void Pairer::mark_open(std::uint32_t bits) {
 }
 
 std::int64_t Pairer::heap_bytes() const {
+  // Walked again only after an entry point that may have changed it: the walk touches
+  // every open exchange, which would cost a cache miss per segment.
+  if (!held_changed_) return held_bytes_;
+  held_changed_ = false;
   // libstdc++'s deque: a map of 8 block pointers and one block at construction; a
   // Pending is larger than a block's 512 bytes, so each block holds one, and the block
   // after the last element is always allocated.
@@ -42,6 +46,7 @@ std::int64_t Pairer::heap_bytes() const {
   };
   for (const auto& p : pending_) n += held(p);
   if (orphan_) n += held(*orphan_);
+  held_bytes_ = n;
   return n;
 }
 
@@ -56,6 +61,7 @@ Pairer::Pending* Pairer::response_candidate() {
 }
 
 void Pairer::on_message_begin(MessageKind kind, HttpMessage& msg) {
+  held_changed_ = true;
   if (kind == MessageKind::Request) {
     Pending p;
     p.request_offset = msg.stream_offset;
@@ -67,6 +73,7 @@ void Pairer::on_message_begin(MessageKind kind, HttpMessage& msg) {
 }
 
 BodyMode Pairer::on_headers_complete(MessageKind kind, HttpMessage& msg) {
+  held_changed_ = true;
   if (kind == MessageKind::Request) {
     if (request_target_ != nullptr) {
       request_target_->method = msg.method;
@@ -126,6 +133,7 @@ BodyMode Pairer::on_headers_complete(MessageKind kind, HttpMessage& msg) {
 }
 
 void Pairer::on_message_complete(MessageKind kind, HttpMessage&& msg) {
+  held_changed_ = true;
   if (kind == MessageKind::Request) {
     if (request_target_ != nullptr) {
       request_target_->anomalies |= message_anomalies(msg);
@@ -156,6 +164,7 @@ void Pairer::on_message_complete(MessageKind kind, HttpMessage&& msg) {
 
 void Pairer::on_message_aborted(MessageKind kind, HttpMessage&& msg, AbortReason reason,
                                 std::string_view detail) {
+  held_changed_ = true;
   std::uint32_t extra = message_anomalies(msg);
   if (kind == MessageKind::Request) {
     Pending* target = request_target_;
@@ -254,6 +263,7 @@ void Pairer::emit(Pending& p, Outcome outcome) {
 }
 
 void Pairer::close(Outcome why) {
+  held_changed_ = true;
   if (orphan_) {
     emit(*orphan_, orphan_->forced.value_or(Outcome::OrphanResponse));
     orphan_.reset();
@@ -269,6 +279,7 @@ void Pairer::close(Outcome why) {
 }
 
 void Pairer::expire(Timestamp deadline) {
+  held_changed_ = true;
   for (auto& p : pending_) {
     if (p.timed_out || p.response_started) continue;
     if (p.request_start > deadline) break;

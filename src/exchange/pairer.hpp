@@ -102,6 +102,9 @@ class Pairer final : public MessageHandler {
   std::uint32_t shared_anomalies_ = 0;
   std::uint64_t late_responses_ = 0;
   std::uint64_t orphans_ = 0;
+  // heap_bytes(), kept until an entry point that may change it marks it stale.
+  mutable std::int64_t held_bytes_ = 0;
+  mutable bool held_changed_ = true;
 };
 
 }  // namespace offpath

@@ -73,7 +73,10 @@ class Connection {
   // A SYN from `sender` that starts a new connection on this 4-tuple (port reuse).
   bool is_new_handshake(Side sender, const Segment& seg) const;
   std::uint64_t held_bytes() const;
+  // What the connection holds now (walks its state), and what its worker last accounted
+  // for it in the memory budget.
   ConnectionMemory memory() const;
+  ConnectionMemory& accounted() { return accounted_; }
   ConnectionCounters counters() const;
   Timestamp start() const { return start_; }
 
@@ -143,6 +146,7 @@ class Connection {
   bool mid_stream_ = false;
   bool finished_ = false;
   std::uint64_t ack_gaps_ = 0;
+  ConnectionMemory accounted_;
 };
 
 }  // namespace offpath

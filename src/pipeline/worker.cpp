@@ -42,8 +42,14 @@ void Worker::account(const ConnectionMemory& before, const ConnectionMemory& aft
   memory_.change(MemoryPool::OutOfOrder, before.out_of_order, after.out_of_order);
 }
 
+void Worker::reaccount(Connection& c) {
+  const ConnectionMemory now = c.memory();
+  account(c.accounted(), now);
+  c.accounted() = now;
+}
+
 void Worker::drop(Table::Entry& entry) {
-  account(entry.value->memory(), ConnectionMemory{});
+  account(entry.value->accounted(), ConnectionMemory{});
   memory_.add(MemoryPool::Flows, -kFlowEntryBytes);
   table_.erase(entry.key);
 }
@@ -90,7 +96,10 @@ void Worker::on_segment(const Segment& seg) {
     Connection& c = *entry->value;
     const bool was_finished = c.finished();
     const std::uint64_t held_before = c.held_bytes();
-    tracked(c, [&] { c.on_segment(sender, seg); });
+    c.on_segment(sender, seg);
+    // Memory changes with payload and with the end of a connection; what a bare ACK
+    // changes (a gap it declares) is accounted with the next segment that carries data.
+    if (!seg.payload.empty() || c.finished()) reaccount(c);
     held_total_ = held_total_ - held_before + c.held_bytes();
     if (!was_finished && c.finished()) ++counters_.flows_closed;
     // Out-of-order bytes held by all flows together stay under --max-buffered-bytes:

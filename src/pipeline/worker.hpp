@@ -57,12 +57,13 @@ class Worker {
   // Ends the least recently active flow; true if it was still open (not lingering).
   bool evict_oldest(Timestamp now);
   void account(const ConnectionMemory& before, const ConnectionMemory& after);
+  // Accounts what `c` holds now in place of what was accounted for it before.
+  void reaccount(Connection& c);
   // Runs `change` on `c` and accounts what its memory became.
   template <typename F>
   void tracked(Connection& c, F&& change) {
-    const ConnectionMemory before = c.memory();
     change();
-    account(before, c.memory());
+    reaccount(c);
   }
 
   const Config& config_;
