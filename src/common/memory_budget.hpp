@@ -3,7 +3,9 @@
 // that follows from it. MemoryAccount: one worker's side of it.
 //
 // Design:
-//  - Pools: flows (flow-table entries, a fixed size each), http (per-direction parser
+//  - Pools: flows (the flow tables' node blocks and indexes, which are kept for reuse
+//    once made, so they count whether in use or not; each worker's table is held to
+//    40% of the budget, shared among workers, by lowering --max-flows), http (per-direction parser
 //    state of connections that carried data), exchanges (requests and responses held
 //    until paired: their strings, headers and kept bodies), out_of_order (bytes held by
 //    the reassemblers and their per-segment overhead), queues (SPSC slots between the

@@ -12,16 +12,27 @@ constexpr std::int64_t kSweepIntervalMicros = 1'000'000;
 constexpr std::int64_t kFinishedLingerMicros = 10'000'000;
 // Shedding level 3: flows evicted per segment while the level lasts.
 constexpr int kEvictPerSegment = 4;
-// A flow-table entry (the Connection inside it included), for the memory budget.
-constexpr std::int64_t kFlowEntryBytes =
-    static_cast<std::int64_t>(FlowTable<std::optional<Connection>>::entry_bytes());
+// The flow table keeps its blocks once made: it may take at most this share of the
+// memory budget, so that what it keeps never holds a shedding level by itself.
+constexpr std::uint64_t kFlowTableBudgetPercent = 40;
+
+// --max-flows, or fewer when the flow tables of all workers would not fit in their share
+// of the budget.
+std::uint64_t flows_within_budget(const Config& config) {
+  if (config.memory == nullptr) return config.reassembly.max_flows;
+  const std::uint64_t workers = config.workers < 1 ? 1 : config.workers;
+  const std::uint64_t share = config.memory->limit() / 100 * kFlowTableBudgetPercent / workers;
+  const std::uint64_t fit = share / FlowTable<std::optional<Connection>>::entry_bytes();
+  return std::max<std::uint64_t>(1, std::min(config.reassembly.max_flows, fit));
+}
 
 }  // namespace
 
 Worker::Worker(const Config& config, ExchangeOutput& output)
     : config_(config),
       output_(output),
-      memory_(config.memory) {
+      memory_(config.memory),
+      max_flows_(flows_within_budget(config)) {
   limits_.budget = config.memory;
   limits_.max_body = config.record.max_body;
   limits_.max_header_bytes = config.record.max_header_bytes;
@@ -50,8 +61,7 @@ void Worker::reaccount(Connection& c) {
 
 void Worker::drop(Table::Entry& entry) {
   account(entry.value->accounted(), ConnectionMemory{});
-  memory_.add(MemoryPool::Flows, -kFlowEntryBytes);
-  table_.erase(entry.key);
+  table_.erase(entry.key);  // the entry stays in the table's blocks, for reuse
 }
 
 void Worker::remove(Table::Entry& entry) {
@@ -86,9 +96,11 @@ void Worker::on_segment(const Segment& seg) {
       ++counters_.flows_refused;
       if (!seg.payload.empty()) ++counters_.refused_with_data;
     } else {
-      if (table_.size() >= config_.reassembly.max_flows) evict_oldest(seg.ts);
+      if (table_.size() >= max_flows_) evict_oldest(seg.ts);
       entry = &table_.emplace(key, seg.ts, key, seg.ts, limits_, config_.reassembly, output_);
-      memory_.add(MemoryPool::Flows, kFlowEntryBytes);
+      const auto table_bytes = static_cast<std::int64_t>(table_.capacity_bytes());
+      memory_.change(MemoryPool::Flows, table_bytes_, table_bytes);
+      table_bytes_ = table_bytes;
       ++counters_.flows_created;
     }
   }

@@ -70,6 +70,8 @@ class Worker {
   ExchangeOutput& output_;
   std::unique_ptr<ConnectFailureDetector> connect_failures_;  // --connect-failures
   MemoryAccount memory_;  // into config.memory (--memory-limit), or accounting only
+  std::uint64_t max_flows_;       // --max-flows, within the table's share of the budget
+  std::int64_t table_bytes_ = 0;  // what memory_ holds for the flow table's blocks
   ParserLimits limits_;
   Table table_;
   WorkerCounters counters_;

@@ -525,9 +525,32 @@ TEST(Shedding, AccountsFlowsParsersAndOpenExchangesAndGivesThemBack) {
   run.finish();
   m = run.counters().worker.memory;
   for (std::size_t i = 0; i < kMemoryPools; ++i) {
+    if (static_cast<MemoryPool>(i) == MemoryPool::Flows) continue;
     EXPECT_EQ(m.bytes[i], 0) << to_string(static_cast<MemoryPool>(i));
   }
+  // The flow table keeps its blocks for reuse, and they stay accounted.
+  EXPECT_GE(m[MemoryPool::Flows],
+            static_cast<std::int64_t>(2 * FlowTable<std::optional<Connection>>::entry_bytes()));
   EXPECT_EQ(run.counters().memory.limit, static_cast<std::uint64_t>(kBudgetBytes));
+}
+
+TEST(Shedding, FlowTableStaysWithinItsShareOfTheBudget) {
+  MemoryBudget budget(16 << 20);
+  Replay run([&](Config& c) {
+    c.memory = &budget;
+    c.workers = 1;
+  });
+  const std::size_t fit = (16u << 20) / 100 * 40 / FlowTable<std::optional<Connection>>::entry_bytes();
+  for (std::size_t i = 0; i < fit + 500; ++i) {
+    Tcp tcp;
+    tcp.client_ip = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    run.send(tcp.client(f::kSyn));
+  }
+  const auto c = run.counters();
+  EXPECT_EQ(c.active_flows, fit);
+  EXPECT_EQ(c.worker.flows_evicted, 500u);  // by the table's bound, not by shedding
+  EXPECT_EQ(c.memory.max_level, 0);
+  EXPECT_LE(c.worker.memory[MemoryPool::Flows], (16 << 20) / 100 * 45);
 }
 
 TEST(Shedding, Level1KeepsNoBodiesOfNewMessagesAndIsUndone) {
