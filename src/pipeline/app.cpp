@@ -484,6 +484,11 @@ int run_offpath(int argc, char** argv) {
   config.updates = &updates;
   const ClassifyOptions classify = filters->classify;
   Pipeline pipeline(config, classify, **sink, live);
+  if (const MemoryStatus m = memory.status(); m.used > m.limit / 2) {
+    spdlog::warn("--memory-limit {}: fixed buffers (worker queues, output) take {} bytes of it "
+                 "already; flows will be shed early: raise the limit or use fewer workers",
+                 m.limit, m.used);
+  }
   {
     std::lock_guard lock(state.mutex);
     state.pipeline = &pipeline;
