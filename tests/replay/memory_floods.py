@@ -22,6 +22,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GZIP_BOMB = os.path.join(HERE, "..", "tools", "gen_gzip_bomb.py")
+SCHEMA = os.path.join(HERE, "..", "..", "docs", "schema", "offpath-1.schema.json")
 DEFAULT_LIMIT_MB = 512
 OVERHEAD_MB = 64
 
@@ -157,6 +158,14 @@ def shedding_steps(args, tmp, ck):
     levels = {r.get("degraded", 0) for r in records}
     ck.check("shed: records built at each level say so", {1, 2, 3, 4} <= levels,
              f"degraded values seen: {sorted(levels)}")
+    import jsonschema
+    with open(SCHEMA) as f:
+        sch = json.load(f)
+    validator = jsonschema.validators.validator_for(sch)(sch)
+    sample = [r for r in records if "degraded" in r][:2000]
+    errors = [e.message for r in sample for e in validator.iter_errors(r)]
+    ck.check("shed: degraded records follow docs/schema/offpath-1.schema.json", not errors,
+             f"{len(sample)} records checked{': ' + errors[0] if errors else ''}")
     ck.check("shed: every degraded record counted", c["degraded_records"] ==
              sum(1 for r in records if "degraded" in r), f"degraded_records={c['degraded_records']}")
     ck.check("shed: every exchange published or counted as not encoded",
