@@ -5,12 +5,13 @@
 // Design:
 //  - Pools: flows (the flow tables' node blocks and indexes, which are kept for reuse
 //    once made, so they count whether in use or not; each worker's table is held to
-//    40% of the budget, shared among workers, by lowering --max-flows), http (per-direction parser
-//    state of connections that carried data), exchanges (requests and responses held
-//    until paired: their strings, headers and kept bodies), out_of_order (bytes held by
-//    the reassemblers and their per-segment overhead), queues (SPSC slots between the
-//    capture thread and the workers, payload areas included) and output (encoder buffers,
-//    the per-lane file buffer, librdkafka's in-memory queue). Sizes are estimates from
+//    45% of the budget, shared among workers, by lowering --max-flows), http
+//    (per-direction parser state of connections that carried data), exchanges
+//    (requests and responses held until paired: their strings, headers and kept
+//    bodies), out_of_order (bytes held by the reassemblers and their per-segment
+//    overhead), queues (SPSC slots between the capture thread and the workers, payload
+//    areas included) and output (encoder buffers, the per-lane file buffer, librdkafka's
+//    in-memory queue). Sizes are estimates from
 //    capacity() and sizeof(), plus a fixed allowance per heap allocation; constants
 //    are next to the code that accounts each pool.
 //  - Workers are shared-nothing and the per-packet path has no read-modify-write atomic:

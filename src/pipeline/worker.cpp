@@ -14,7 +14,7 @@ constexpr std::int64_t kFinishedLingerMicros = 10'000'000;
 constexpr int kEvictPerSegment = 4;
 // The flow table keeps its blocks once made: it may take at most this share of the
 // memory budget, so that what it keeps never holds a shedding level by itself.
-constexpr std::uint64_t kFlowTableBudgetPercent = 40;
+constexpr std::uint64_t kFlowTableBudgetPercent = 45;
 
 // --max-flows, or fewer when the flow tables of all workers would not fit in their share
 // of the budget.
