@@ -9,6 +9,7 @@
 #include <map>
 #include <thread>
 
+#include "common/memory_budget.hpp"
 #include "config/cli_groups.hpp"
 #include "config/config_file.hpp"
 
@@ -150,6 +151,23 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
                  "active flows are evicted (default 268435456)")
       ->check(CLI::Range(std::uint64_t{65536}, std::uint64_t{1} << 40))
       ->group("Reassembly");
+
+  app.add_option("--memory-limit", c.memory_limit,
+                 "One budget for all state offpath holds (flows, parsers, open exchanges, "
+                 "out-of-order bytes, queues, output); beyond shares of it, bodies, successes "
+                 "and flows are shed in steps (README, Memory and shedding); K, M or G "
+                 "(default 512M)")
+      ->transform(CLI::Validator(
+          [](std::string& text) -> std::string {
+            std::uint64_t bytes = 0;
+            if (!parse_memory_size(text, bytes) || bytes < (16ull << 20)) {
+              return "expected a size of at least 16M, such as 512M (suffix K, M or G)";
+            }
+            text = std::to_string(bytes);
+            return "";
+          },
+          "SIZE"))
+      ->group("Operations");
 
   app.add_option("--log-level", c.log_level, "trace, debug, info (default), warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

@@ -12,6 +12,7 @@
 namespace offpath {
 
 class ConfigUpdates;  // config_updates.hpp
+class MemoryBudget;   // common/memory_budget.hpp
 
 enum class PublishMode { Failed, All };
 enum class OutputFormat { Native, OpenResty, Kong };
@@ -135,12 +136,16 @@ struct Config {
   FilterOptions filter;
 
   unsigned workers = 1;                   // --workers
+  std::uint64_t memory_limit = 512ull << 20;  // --memory-limit: one budget for all state
   bool summary = true;                    // end-of-run summary on stderr
   std::string log_level = "info";         // --log-level
   ServiceOptions service;
   // Where reloaded configurations are published (SIGHUP); set by run_offpath, which owns
   // it; null in tests and when nothing can reload.
   const ConfigUpdates* updates = nullptr;
+  // The budget built from memory_limit, shared by the workers; set by run_offpath, which
+  // owns it; null in tests that do not give one (accounting without shedding).
+  MemoryBudget* memory = nullptr;
 
   bool operator==(const Config&) const = default;
 };

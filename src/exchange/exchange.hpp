@@ -59,6 +59,7 @@ struct Exchange {
   Outcome outcome = Outcome::Complete;
   std::string error_detail;           // llhttp's reason for ParseError
   std::uint32_t anomalies = 0;
+  std::uint8_t degraded = 0;          // memory shedding level when the record was built
 
   // Request start if a request was seen, else response start.
   Timestamp start() const;

@@ -1,5 +1,7 @@
 #include "exchange/pairer.hpp"
 
+#include "common/memory_budget.hpp"
+
 namespace offpath {
 namespace {
 
@@ -22,6 +24,31 @@ void Pairer::add_anomaly(std::uint32_t bits) {
 void Pairer::mark_open(std::uint32_t bits) {
   for (auto& p : pending_) p.anomalies |= bits;
   if (orphan_) orphan_->anomalies |= bits;
+}
+
+std::int64_t Pairer::heap_bytes() const {
+  // Walked again only after an entry point that may have changed it: the walk touches
+  // every open exchange, which would cost a cache miss per segment.
+  if (!held_changed_) return held_bytes_;
+  held_changed_ = false;
+  // libstdc++'s deque: a map of 8 block pointers and one block at construction; a
+  // Pending is larger than a block's 512 bytes, so each block holds one, and the block
+  // after the last element is always allocated.
+  constexpr std::size_t kMapBytes = 8 * sizeof(void*);
+  const std::int64_t block = offpath::heap_bytes(sizeof(Pending));
+  std::int64_t n = offpath::heap_bytes(kMapBytes) +
+                   block * static_cast<std::int64_t>(pending_.size() + 1);
+  auto held = [](const Pending& p) {
+    std::int64_t b = offpath::heap_bytes(p.method) + offpath::heap_bytes(p.detail) +
+                     offpath::heap_bytes(p.interim.capacity() * sizeof(int));
+    if (p.request) b += p.request->heap_bytes();
+    if (p.response) b += p.response->heap_bytes();
+    return b;
+  };
+  for (const auto& p : pending_) n += held(p);
+  if (orphan_) n += held(*orphan_);
+  held_bytes_ = n;
+  return n;
 }
 
 Pairer::Pending* Pairer::response_candidate() {
@@ -127,6 +154,7 @@ Pairer::Pending& Pairer::start_orphan() {
 }
 
 void Pairer::on_message_begin(MessageKind kind, HttpMessage& msg) {
+  held_changed_ = true;
   if (kind == MessageKind::Request) {
     Pending p;
     p.request_offset = msg.stream_offset;
@@ -149,6 +177,7 @@ void Pairer::on_message_begin(MessageKind kind, HttpMessage& msg) {
 }
 
 BodyMode Pairer::on_headers_complete(MessageKind kind, HttpMessage& msg) {
+  held_changed_ = true;
   if (kind == MessageKind::Request) {
     if (request_target_ != nullptr) {
       request_target_->method = msg.method;
@@ -199,6 +228,7 @@ BodyMode Pairer::on_headers_complete(MessageKind kind, HttpMessage& msg) {
 }
 
 void Pairer::on_message_complete(MessageKind kind, HttpMessage&& msg) {
+  held_changed_ = true;
   if (kind == MessageKind::Request) {
     if (request_target_ != nullptr) {
       request_target_->anomalies |= message_anomalies(msg);
@@ -229,6 +259,7 @@ void Pairer::on_message_complete(MessageKind kind, HttpMessage&& msg) {
 
 void Pairer::on_message_aborted(MessageKind kind, HttpMessage&& msg, AbortReason reason,
                                 std::string_view detail) {
+  held_changed_ = true;
   std::uint32_t extra = message_anomalies(msg);
   if (kind == MessageKind::Request) {
     Pending* target = request_target_;
@@ -323,6 +354,7 @@ void Pairer::emit(Pending& p, Outcome outcome) {
 }
 
 void Pairer::close(Outcome why) {
+  held_changed_ = true;
   if (orphan_) {
     emit(*orphan_, orphan_->forced.value_or(Outcome::OrphanResponse));
     orphan_.reset();
@@ -338,6 +370,7 @@ void Pairer::close(Outcome why) {
 }
 
 void Pairer::expire(Timestamp deadline) {
+  held_changed_ = true;
   for (auto& p : pending_) {
     if (p.timed_out || p.response_started) continue;
     if (p.request_start > deadline) break;

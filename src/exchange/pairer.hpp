@@ -86,6 +86,9 @@ class Pairer final : public MessageHandler {
   // outcome Timeout; a response that arrives later is counted as late and dropped.
   void expire(Timestamp deadline);
   bool has_open() const { return !pending_.empty(); }
+  // Heap bytes of the open exchanges (memory budget): the queue's blocks and what each
+  // held message holds.
+  std::int64_t heap_bytes() const;
   std::uint64_t late_responses() const { return late_responses_; }
   std::uint64_t orphan_responses() const { return orphans_; }
   // Marks every exchange of the connection from now on (e.g. picked up mid-stream).
@@ -158,6 +161,9 @@ class Pairer final : public MessageHandler {
   std::uint32_t shared_anomalies_ = 0;
   std::uint64_t late_responses_ = 0;
   std::uint64_t orphans_ = 0;
+  // heap_bytes(), kept until an entry point that may change it marks it stale.
+  mutable std::int64_t held_bytes_ = 0;
+  mutable bool held_changed_ = true;
 };
 
 }  // namespace offpath

@@ -107,6 +107,14 @@ class FlowTable {
 
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // Bytes one entry costs (memory budget): its node, and its share of the index, which
+  // holds between 2 and 4 slots per entry.
+  static constexpr std::size_t entry_bytes() { return sizeof(Node) + 4 * sizeof(Slot); }
+  // Bytes the table holds whether its entries are in use or free: the node blocks and
+  // the index. Grows only on insert; never shrinks.
+  std::size_t capacity_bytes() const {
+    return blocks_.size() * kBlockNodes * sizeof(Node) + slots_.capacity() * sizeof(Slot);
+  }
 
  private:
   struct Node {

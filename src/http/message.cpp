@@ -3,6 +3,7 @@
 #include <array>
 
 #include "common/ascii.hpp"
+#include "common/memory_budget.hpp"
 
 namespace offpath {
 
@@ -11,6 +12,19 @@ const std::string* HttpMessage::header(std::string_view name) const {
     if (iequals_ascii(h.name, name)) return &h.value;
   }
   return nullptr;
+}
+
+std::int64_t HttpMessage::heap_bytes() const {
+  // Each header: a name and a value, allocated beyond 15 bytes; allowance for both.
+  constexpr std::int64_t kPerHeader = 2 * 24;
+  std::int64_t n = offpath::heap_bytes(method) + offpath::heap_bytes(uri) +
+                   offpath::heap_bytes(reason) + offpath::heap_bytes(body);
+  if (headers.capacity() != 0) {
+    n += offpath::heap_bytes(headers.capacity() * sizeof(HttpHeader));
+    n += static_cast<std::int64_t>(headers.size()) * kPerHeader +
+         static_cast<std::int64_t>(header_bytes);
+  }
+  return n;
 }
 
 std::string_view HttpMessage::version() const {

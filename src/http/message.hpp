@@ -54,6 +54,10 @@ struct HttpMessage {
   const std::string* header(std::string_view name) const;
   // "1.1": the version as the start line gave it.
   std::string_view version() const;
+  // Heap bytes the message holds beyond its own object (memory budget): its strings'
+  // capacities and the header list. Header strings are estimated from header_bytes
+  // (what the parser kept counts there) without walking the list.
+  std::int64_t heap_bytes() const;
 };
 
 }  // namespace offpath

@@ -696,6 +696,9 @@ int HttpParser::cb_message_begin() {
   field_.clear();
   value_.clear();
   keep_header_ = true;
+  shed_body_ = limits_.budget != nullptr && limits_.max_body != 0 &&
+               limits_.budget->level() >= kShedBodies;
+  shed_counted_ = false;
   in_message_ = true;
   in_body_ = false;
   saw_start_ = false;
@@ -827,6 +830,11 @@ int HttpParser::cb_body(const char* at, std::size_t len) {
   current_.body_size += len;
   if (filling_gap_) {
     current_.body_missing += len;
+    return 0;
+  }
+  if (shed_body_) {
+    if (!shed_counted_) ++counters_.bodies_not_kept;
+    shed_counted_ = true;
     return 0;
   }
   std::size_t room = limits_.max_body - std::min<std::size_t>(current_.body.size(),

@@ -38,6 +38,7 @@
 #include <string_view>
 
 #include "common/bytes.hpp"
+#include "common/memory_budget.hpp"
 #include "common/time.hpp"
 #include "http/message.hpp"
 
@@ -75,6 +76,8 @@ struct ParserLimits {
   std::uint32_t max_header_bytes = 16384;
   std::uint32_t max_uri_bytes = 8192;
   std::uint32_t max_upgrade_wait_bytes = 65536;
+  // Shedding (--memory-limit): from level kShedBodies on, new messages keep no body.
+  const MemoryBudget* budget = nullptr;
 };
 
 struct ParserCounters {
@@ -86,6 +89,7 @@ struct ParserCounters {
   std::uint64_t resyncs = 0;             // message starts found in Sync state
   std::uint64_t gap_filled_bytes = 0;    // body bytes lost in gaps, parsing continued
   std::uint64_t chunk_ext_bytes = 0;     // chunk-extension bytes not handed to llhttp
+  std::uint64_t bodies_not_kept = 0;     // messages with a body begun while shedding bodies
 
   ParserCounters& operator+=(const ParserCounters& o) {
     messages += o.messages;
@@ -96,6 +100,7 @@ struct ParserCounters {
     resyncs += o.resyncs;
     gap_filled_bytes += o.gap_filled_bytes;
     chunk_ext_bytes += o.chunk_ext_bytes;
+    bodies_not_kept += o.bodies_not_kept;
     return *this;
   }
 };
@@ -137,6 +142,11 @@ class HttpParser {
   // Bytes fed and gap bytes reported, in all states.
   std::uint64_t stream_bytes() const { return next_offset_; }
   const ParserCounters& counters() const { return counters_; }
+  // Heap bytes held for the message in progress and the bytes waiting (memory budget).
+  std::int64_t heap_bytes() const {
+    return current_.heap_bytes() + offpath::heap_bytes(field_) + offpath::heap_bytes(value_) +
+           offpath::heap_bytes(sync_carry_) + offpath::heap_bytes(upgrade_wait_);
+  }
 
   // llhttp callbacks (static trampolines in parser.cpp).
   int cb_message_begin();
@@ -188,6 +198,8 @@ class HttpParser {
   bool filling_gap_ = false;    // body bytes being fed are placeholders for a gap
   bool saw_start_ = false;      // first byte position of the message recorded
   bool keep_header_ = true;     // current header fits in the limit
+  bool shed_body_ = false;      // the message began while shedding: its body is not kept
+  bool shed_counted_ = false;   // ... and was counted in bodies_not_kept
   std::int8_t upgrade_decision_ = -1;  // resolve_upgrade() before the pause: 0/1
   // Chunk-size lines (see run_llhttp): llhttp is before a chunk-size line or inside one,
   // and whether the chunk extension of that line is being skipped.

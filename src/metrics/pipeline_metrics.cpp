@@ -73,10 +73,12 @@ std::string render_metrics(const MetricsInputs& in) {
   m.counter("offpath_flow_timed_out_total", "Flows ended by --flow-timeout.", w.flows_timed_out);
   m.family("offpath_flow_evicted_total", "counter",
            "Flows evicted before their end, by reason (max_flows: --max-flows; memory: "
-           "--max-buffered-bytes).");
-  m.sample("offpath_flow_evicted_total", w.flows_evicted - w.flows_evicted_for_memory,
+           "--max-buffered-bytes; budget: --memory-limit, shedding level 3).");
+  m.sample("offpath_flow_evicted_total",
+           w.flows_evicted - w.flows_evicted_for_memory - w.flows_evicted_for_budget,
            {{"reason", "max_flows"}});
   m.sample("offpath_flow_evicted_total", w.flows_evicted_for_memory, {{"reason", "memory"}});
+  m.sample("offpath_flow_evicted_total", w.flows_evicted_for_budget, {{"reason", "budget"}});
   m.counter("offpath_flow_reused_total", "New handshakes on the 4-tuple of a finished flow.",
             w.flows_reused);
   m.counter("offpath_flow_segments_without_flow_total",
@@ -146,6 +148,37 @@ std::string render_metrics(const MetricsInputs& in) {
   m.sample("offpath_exchange_latency_seconds_bucket", cumulative, {{"le", "+Inf"}});
   m.sample("offpath_exchange_latency_seconds_sum", o.latency_sum_ms / 1000.0);
   m.sample("offpath_exchange_latency_seconds_count", cumulative);
+
+  // memory budget (--memory-limit) and shedding
+  if (p.memory.limit != 0) {
+    m.gauge("offpath_memory_limit_bytes", "The memory budget (--memory-limit).", p.memory.limit);
+    const MemoryPools pools = p.memory_pools();
+    m.family("offpath_memory_bytes", "gauge", "Bytes accounted against the budget, by pool.");
+    for (std::size_t i = 0; i < kMemoryPools; ++i) {
+      m.sample("offpath_memory_bytes",
+               static_cast<std::uint64_t>(pools.bytes[i] < 0 ? 0 : pools.bytes[i]),
+               {{"pool", to_string(static_cast<MemoryPool>(i))}});
+    }
+    m.gauge("offpath_memory_peak_bytes", "Highest total accounted (leases of the workers).",
+            p.memory.peak);
+    m.gauge("offpath_shedding_level",
+            "Memory shedding level: 0 none, 1 bodies not kept, 2 successes not encoded, 3 "
+            "evicting least recently active flows, 4 refusing new flows.",
+            static_cast<std::uint64_t>(p.memory.level));
+    m.counter("offpath_shedding_level_changes_total", "Changes of the shedding level.",
+              p.memory.level_changes);
+  }
+  m.family("offpath_shed_total", "counter",
+           "What memory shedding did not keep, by reason: bodies_not_kept (messages whose "
+           "body was not kept), successes_not_encoded, flows_evicted, flows_refused "
+           "(segments that would have started a flow).");
+  m.sample("offpath_shed_total", w.connections.parser.bodies_not_kept,
+           {{"reason", "bodies_not_kept"}});
+  m.sample("offpath_shed_total", o.successes_not_encoded, {{"reason", "successes_not_encoded"}});
+  m.sample("offpath_shed_total", w.flows_evicted_for_budget, {{"reason", "flows_evicted"}});
+  m.sample("offpath_shed_total", w.flows_refused, {{"reason", "flows_refused"}});
+  m.counter("offpath_exchange_degraded_total", "Records built while shedding (\"degraded\").",
+            o.degraded);
 
   // workers
   m.gauge("offpath_worker_threads", "Worker threads (1 = inline on the capture thread).", p.workers);

@@ -164,6 +164,7 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   if (decode_error) w.string("decode_error");
   w.end_array();
   if (!ex.error_detail.empty()) w.field("error_detail", ex.error_detail);
+  if (ex.degraded != 0) w.field("degraded", static_cast<std::uint32_t>(ex.degraded));
   w.end_object();
 }
 

@@ -83,8 +83,9 @@ int spdlog_level_of(int syslog_level) {
 
 class KafkaSink final : public Sink {
  public:
-  KafkaSink(const KafkaOptions& options, PublishMode mode)
-      : options_(options),
+  KafkaSink(const KafkaOptions& options, PublishMode mode, std::uint64_t queue_kbytes)
+      : queue_kbytes_(queue_kbytes),
+        options_(options),
         topic_(options.topic.empty() ? default_kafka_topic(mode) : options.topic),
         failed_topic_(options.failed_topic),
         coverage_topic_(options.coverage_topic.empty() ? topic_ : options.coverage_topic) {}
@@ -101,6 +102,7 @@ class KafkaSink final : public Sink {
   KafkaSinkStats kafka_stats() const;
 
  private:
+  std::uint64_t queue_kbytes_;  // queue.buffering.max.kbytes unless -X sets it
   // librdkafka callbacks (opaque = this).
   static void on_delivery_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     static_cast<KafkaSink*>(opaque)->on_delivery(*msg);
@@ -204,7 +206,7 @@ Result<void> KafkaSink::init() {
     }
     return {};
   };
-  for (const auto& [key, value] : default_kafka_properties()) {
+  for (const auto& [key, value] : default_kafka_properties(queue_kbytes_)) {
     if (auto r = set(key, value); !r) return r;
   }
   if (auto r = set("bootstrap.servers", options_.brokers); !r) {
@@ -807,20 +809,22 @@ std::string default_kafka_topic(PublishMode mode) {
   return mode == PublishMode::All ? "http-exchanges" : "failed-requests";
 }
 
-std::vector<std::pair<std::string, std::string>> default_kafka_properties() {
+std::vector<std::pair<std::string, std::string>> default_kafka_properties(
+    std::uint64_t queue_kbytes) {
   return {
       {"client.id", "offpath"},
       {"enable.idempotence", "true"},
       {"acks", "all"},
       {"compression.type", "lz4"},
       {"linger.ms", "5"},
-      {"queue.buffering.max.kbytes", "65536"},
+      {"queue.buffering.max.kbytes", std::to_string(queue_kbytes)},
       {"reconnect.backoff.max.ms", "1000"},
   };
 }
 
-Result<std::unique_ptr<Sink>> make_kafka_sink(const KafkaOptions& options, PublishMode mode) {
-  auto sink = std::make_unique<KafkaSink>(options, mode);
+Result<std::unique_ptr<Sink>> make_kafka_sink(const KafkaOptions& options, PublishMode mode,
+                                              std::uint64_t queue_kbytes) {
+  auto sink = std::make_unique<KafkaSink>(options, mode, queue_kbytes);
   if (auto r = sink->init(); !r) return r.error();
   return std::unique_ptr<Sink>(std::move(sink));
 }

@@ -80,14 +80,18 @@ struct KafkaSinkStats {
 std::string default_kafka_topic(PublishMode mode);
 
 // librdkafka properties set before the user's -X ones (which override them).
-std::vector<std::pair<std::string, std::string>> default_kafka_properties();
+// queue_kbytes: librdkafka's in-memory queue (queue.buffering.max.kbytes), set from the
+// memory budget; -X queue.buffering.max.kbytes still wins.
+std::vector<std::pair<std::string, std::string>> default_kafka_properties(
+    std::uint64_t queue_kbytes = 65536);
 
 // Builds the producer (bad -X properties are an error naming the property), opens the
 // spool when options.spool_dir is set, starts the background thread. Unreachable brokers
 // are not an error (messages go to the spool and error lines are logged) unless
 // options.exit_on_broker_error is set: then the brokers and topics must answer a
 // metadata request within 5 seconds.
-Result<std::unique_ptr<Sink>> make_kafka_sink(const KafkaOptions& options, PublishMode mode);
+Result<std::unique_ptr<Sink>> make_kafka_sink(const KafkaOptions& options, PublishMode mode,
+                                              std::uint64_t queue_kbytes = 65536);
 
 // The detailed counters, when `sink` is a Kafka sink.
 std::optional<KafkaSinkStats> kafka_sink_stats(const Sink& sink);

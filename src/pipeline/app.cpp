@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -26,6 +28,7 @@
 #include "metrics/pipeline_metrics.hpp"
 #include "metrics/rate_limit.hpp"
 #include "output/file_sink.hpp"
+#include "common/memory_budget.hpp"
 #include "output/kafka_sink.hpp"
 #include "pipeline/coverage_ledger.hpp"
 #include "pipeline/pipeline.hpp"
@@ -314,6 +317,7 @@ class ServiceThread {
     }
     Config next = parsed->config;
     next.updates = running_.updates;
+    next.memory = running_.memory;
     for (const auto& change : changed_settings(settings_, parsed->settings)) {
       spdlog::info("reload: {}", change);
     }
@@ -399,9 +403,19 @@ int run_offpath(int argc, char** argv) {
     source = make_live_source(config.live);
     if (!source) return usage_error(source.error().message);
   }
+  // One budget for everything held (--memory-limit); see common/memory_budget.hpp.
+  MemoryBudget memory(config.memory_limit);
+  config.memory = &memory;
   Result<std::unique_ptr<Sink>> sink = make_error("no output");
   if (!config.kafka.brokers.empty()) {
-    sink = make_kafka_sink(config.kafka, config.publish);
+    // librdkafka's in-memory queue is part of the budget: an eighth of it, at most the
+    // 64 MB librdkafka would take by default, unless -X sets it.
+    std::uint64_t queue_kbytes = std::min<std::uint64_t>(65536, config.memory_limit / 8 / 1024);
+    for (const auto& [key, value] : config.kafka.properties) {
+      if (key == "queue.buffering.max.kbytes") queue_kbytes = std::strtoull(value.c_str(), nullptr, 10);
+    }
+    memory.reserve(MemoryPool::Output, static_cast<std::int64_t>(queue_kbytes * 1024));
+    sink = make_kafka_sink(config.kafka, config.publish, queue_kbytes);
     if (!sink) {
       std::fprintf(stderr, "offpath: error: %s\n", sink.error().message.c_str());
       return 1;
@@ -472,6 +486,11 @@ int run_offpath(int argc, char** argv) {
   config.updates = &updates;
   const ClassifyOptions classify = filters->classify;
   Pipeline pipeline(config, classify, **sink, live);
+  if (const MemoryStatus m = memory.status(); m.used > m.limit / 2) {
+    spdlog::warn("--memory-limit {}: fixed buffers (worker queues, output) take {} bytes of it "
+                 "already; flows will be shed early: raise the limit or use fewer workers",
+                 m.limit, m.used);
+  }
   {
     std::lock_guard lock(state.mutex);
     state.pipeline = &pipeline;

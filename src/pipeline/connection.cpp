@@ -53,6 +53,24 @@ std::uint64_t Connection::held_bytes() const {
   return dirs_[0].reassembler.held_bytes() + dirs_[1].reassembler.held_bytes();
 }
 
+ConnectionMemory Connection::memory() const {
+  // A held segment: a std::map node (key and vector) and the vector's bytes.
+  constexpr std::int64_t kHeldNode = heap_bytes(32 + sizeof(std::uint64_t) + 24);
+  ConnectionMemory m;
+  for (const auto& d : dirs_) {
+    const std::size_t segments = d.reassembler.held_segments();
+    if (segments == 0) continue;
+    m.out_of_order += static_cast<std::int64_t>(d.reassembler.held_bytes()) +
+                      static_cast<std::int64_t>(segments) * (kHeldNode + 24);
+  }
+  if (http_) {
+    m.http = heap_bytes(sizeof(HttpState)) + http_->request_parser.heap_bytes() +
+             http_->response_parser.heap_bytes();
+    m.exchanges = http_->pairer.heap_bytes();
+  }
+  return m;
+}
+
 ConnectionCounters Connection::http_counters() const {
   ConnectionCounters c;
   if (!http_) return c;

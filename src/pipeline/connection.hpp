@@ -60,6 +60,15 @@ struct ConnectionCounters {
   }
 };
 
+// Heap bytes a connection holds beyond its flow-table entry, by memory pool.
+struct ConnectionMemory {
+  std::int64_t http = 0;          // parser state (both directions), once data arrived
+  std::int64_t exchanges = 0;     // open exchanges: messages held until paired
+  std::int64_t out_of_order = 0;  // held out-of-order segments
+
+  bool operator==(const ConnectionMemory&) const = default;
+};
+
 // Stable id of a connection: its key and the packet time of its first packet.
 std::uint64_t connection_id(const FlowKey& key, Timestamp start);
 
@@ -82,6 +91,10 @@ class Connection {
   // A SYN from `sender` that starts a new connection on this 4-tuple (port reuse).
   bool is_new_handshake(Side sender, const Segment& seg) const;
   std::uint64_t held_bytes() const;
+  // What the connection holds now (walks its state), and what its worker last accounted
+  // for it in the memory budget.
+  ConnectionMemory memory() const;
+  ConnectionMemory& accounted() { return accounted_; }
   ConnectionCounters counters() const;
   Timestamp start() const { return start_; }
 
@@ -168,6 +181,7 @@ class Connection {
   std::optional<Side> reset_by_;  // finished by an RST from this side
   std::uint32_t rst_ignored_ = 0;
   std::uint64_t ack_gaps_ = 0;
+  ConnectionMemory accounted_;
 };
 
 }  // namespace offpath

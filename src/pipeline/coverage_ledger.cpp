@@ -29,15 +29,15 @@ CoverageCounts coverage_totals(const PipelineCounters& p, const SourceStats& sou
   c.filtered = o.filtered;
   c.not_published = o.not_published;
   c.sampled_out = o.sampled_out;
-  c.shed = p.records_shed;
+  c.shed = o.successes_not_encoded;  // shedding level 2: counted, not built
   c.written = sink.written;
   c.delivered = sink.delivered;
   c.sink_failed = sink.failed;
   c.dropped = sink.dropped;
   c.spooled = static_cast<std::int64_t>(sink.spooled);
   c.in_flight = static_cast<std::int64_t>(sink.queue_depth);
-  c.shedding_level = p.shedding_level;
-  c.memory_bytes = p.memory_bytes;
+  c.shedding_level = static_cast<std::uint64_t>(p.memory.level);
+  c.memory_bytes = p.memory.used;
   return c;
 }
 

@@ -15,7 +15,8 @@ ExchangeOutput::ExchangeOutput(const Config& config, const ClassifyOptions& clas
       updates_(config.updates),
       generation_(config.updates != nullptr ? config.updates->generation() : 0),
       sink_(sink),
-      redact_(config.record.redact_headers) {
+      redact_(config.record.redact_headers),
+      memory_(config.memory) {
   for (auto& h : redact_) h = lower_ascii(h);
   if (auto filters = build_filters(config); filters) filter_ = std::move(filters->filter);
 }
@@ -60,8 +61,22 @@ void ExchangeOutput::on_exchange(Exchange&& ex) {
     ++counters_.sampled_out;
     return;
   }
+  // Shedding: only failures are worth their record while memory is short.
+  const int level = memory_.level();
+  if (level >= kShedSuccesses && !c.failed) {
+    ++counters_.successes_not_encoded;
+    return;
+  }
+  if (level != 0) {
+    ex.degraded = static_cast<std::uint8_t>(level);
+    ++counters_.degraded;
+  }
   buffer_.clear();
   encoder_->encode(ex, c, buffer_);
+  if (const std::int64_t b = heap_bytes(buffer_); b != buffer_bytes_) {
+    memory_.change(MemoryPool::Output, buffer_bytes_, b);
+    buffer_bytes_ = b;
+  }
   key_.clear();
   if (key_mode_ == KafkaKeyMode::CorrelationId) {
     key_ = correlation_id(ex, redact_);
@@ -82,6 +97,12 @@ void ExchangeOutput::on_exchange(Exchange&& ex) {
   rec.failed = c.failed;
   sink_.write(rec);
   ++counters_.published;
+}
+
+OutputCounters ExchangeOutput::counters() const {
+  OutputCounters c = counters_;
+  c.memory = memory_.pools();
+  return c;
 }
 
 }  // namespace offpath

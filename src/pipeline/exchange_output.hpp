@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/memory_budget.hpp"
 #include "config/config.hpp"
 #include "exchange/classify.hpp"
 #include "exchange/exchange.hpp"
@@ -37,6 +38,9 @@ struct OutputCounters {
   std::array<std::uint64_t, kLatencyBucketsMs.size() + 1> latency_buckets{};
   double latency_sum_ms = 0;
   std::uint64_t reloads = 0;  // new configurations adopted (SIGHUP)
+  std::uint64_t successes_not_encoded = 0;  // successes counted, not built (shedding level 2)
+  std::uint64_t degraded = 0;               // records built while shedding ("degraded": N)
+  MemoryPools memory;                       // the encoding buffer (a gauge)
 };
 
 class ConfigUpdates;
@@ -48,7 +52,7 @@ class ExchangeOutput final : public ExchangeHandler {
  public:
   ExchangeOutput(const Config& config, const ClassifyOptions& classify, Sink& sink);
   void on_exchange(Exchange&& exchange) override;
-  const OutputCounters& counters() const { return counters_; }
+  OutputCounters counters() const;
 
  private:
   PublishMode publish_;
@@ -64,6 +68,8 @@ class ExchangeOutput final : public ExchangeHandler {
   std::string buffer_;
   std::string key_;
   std::vector<std::string> redact_;  // lower-case header names never used as a key
+  MemoryAccount memory_;             // config.memory: the encoding buffer, the shedding level
+  std::int64_t buffer_bytes_ = 0;    // what memory_ holds for buffer_
   OutputCounters counters_;
 };
 

@@ -15,6 +15,10 @@ void add(WorkerCounters& into, const WorkerCounters& c) {
   into.flows_timed_out += c.flows_timed_out;
   into.flows_evicted += c.flows_evicted;
   into.flows_evicted_for_memory += c.flows_evicted_for_memory;
+  into.flows_evicted_for_budget += c.flows_evicted_for_budget;
+  into.flows_refused += c.flows_refused;
+  into.refused_with_data += c.refused_with_data;
+  into.memory += c.memory;
   into.flows_reused += c.flows_reused;
   into.connections += c.connections;
 }
@@ -33,6 +37,9 @@ void add(OutputCounters& into, const OutputCounters& c) {
   }
   into.latency_sum_ms += c.latency_sum_ms;
   into.reloads += c.reloads;
+  into.successes_not_encoded += c.successes_not_encoded;
+  into.degraded += c.degraded;
+  into.memory += c.memory;
 }
 
 void add(PipelineCounters& into, const LaneCounters& lane) {
@@ -49,7 +56,8 @@ void add(PipelineCounters& into, const WorkerLane& lane) {
 
 }  // namespace
 
-Pipeline::Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live) {
+Pipeline::Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live)
+    : memory_(config.memory) {
   decoder_.set_inner_ports(config.live.ports);
   const unsigned workers = config.workers < 1 ? 1 : config.workers;
   if (workers == 1) {
@@ -135,6 +143,7 @@ PipelineCounters Pipeline::live_counters() const {
   c.encap = capture.encap;
   c.fragments = capture.fragments;
   c.fragments_pending = capture.fragments_pending;
+  if (memory_ != nullptr) c.memory = memory_->status();
   LaneCounters lane;
   if (inline_) {
     if (inline_->published_counters(lane)) add(c, lane);
@@ -164,6 +173,7 @@ PipelineCounters Pipeline::counters() const {
   c.encap = decoder_.encap_counts();
   c.fragments = decoder_.fragment_counts();
   c.fragments_pending = decoder_.fragments_pending();
+  if (memory_ != nullptr) c.memory = memory_->status();
   if (inline_) {
     add(c, *inline_);
     return c;
@@ -253,6 +263,22 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
     }
     line("workers=" + num(p.workers) + " queue_drops=" + num(drops) +
          (drops != 0 ? " per_worker=" + per_worker : std::string()));
+  }
+  if (p.memory.limit != 0) {
+    const MemoryPools pools = p.memory_pools();
+    std::string l = "memory limit=" + num(p.memory.limit) + " used=" + num(p.memory.used) +
+                    " peak=" + num(p.memory.peak) + " level=" + num(static_cast<std::uint64_t>(p.memory.level)) +
+                    " max_level=" + num(static_cast<std::uint64_t>(p.memory.max_level)) +
+                    " level_changes=" + num(p.memory.level_changes);
+    for (std::size_t i = 0; i < kMemoryPools; ++i) {
+      l += " " + std::string(to_string(static_cast<MemoryPool>(i))) + "_bytes=" +
+           std::to_string(pools.bytes[i]);
+    }
+    line(l);
+    line("shedding bodies_not_kept=" + num(h.bodies_not_kept) + " successes_not_encoded=" +
+         num(o.successes_not_encoded) + " degraded_records=" + num(o.degraded) +
+         " flows_evicted=" + num(w.flows_evicted_for_budget) + " flows_refused=" +
+         num(w.flows_refused) + " refused_with_data=" + num(w.refused_with_data));
   }
   line("output written=" + num(sink.written) + " delivered=" + num(sink.delivered) +
        " failed=" + num(sink.failed) + " spooled=" + num(sink.spooled) + " dropped=" +

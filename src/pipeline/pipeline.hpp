@@ -43,11 +43,14 @@ struct PipelineCounters {
   std::size_t active_flows = 0;
   unsigned workers = 1;
   std::vector<std::uint64_t> queue_drops;  // per worker; live sources only
-  // Load shedding under the memory budget, which feeds these (0 until it does); the
-  // coverage ledger reports them.
-  std::uint64_t records_shed = 0;    // exchange records not published to save memory
-  std::uint64_t shedding_level = 0;  // current level, 0 = none (a gauge)
-  std::uint64_t memory_bytes = 0;    // memory in use by the pipeline (a gauge)
+  MemoryStatus memory;  // the budget (--memory-limit); limit 0 when the pipeline has none
+  // Bytes per memory pool: the workers', their outputs' and the budget's reservations.
+  MemoryPools memory_pools() const {
+    MemoryPools m = worker.memory;
+    m += output.memory;
+    m += memory.reserved;
+    return m;
+  }
 };
 
 class Dispatcher;
@@ -94,6 +97,7 @@ class Pipeline final : public FrameHandler {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DecodeOutcome::kCount)>
       decode_live_{};
   SnapshotSlot<CaptureCounters> capture_published_;
+  const MemoryBudget* memory_ = nullptr;  // config.memory
 };
 
 // The end-of-run summary printed on stderr.

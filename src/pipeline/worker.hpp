@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/memory_budget.hpp"
 #include "config/config.hpp"
 #include "decode/segment.hpp"
 #include "flow/flow_table.hpp"
@@ -25,8 +26,13 @@ struct WorkerCounters {
   std::uint64_t flows_timed_out = 0;
   std::uint64_t flows_evicted = 0;
   std::uint64_t flows_evicted_for_memory = 0;  // of flows_evicted: --max-buffered-bytes
+  std::uint64_t flows_evicted_for_budget = 0;  // of flows_evicted: --memory-limit (level 3)
+  std::uint64_t flows_refused = 0;             // segments that would have started a flow,
+                                               // dropped at shedding level 4
+  std::uint64_t refused_with_data = 0;         // of those, segments carrying payload
   std::uint64_t flows_reused = 0;  // a new handshake on the 4-tuple of a finished flow
   ConnectionCounters connections;  // summed over finished connections
+  MemoryPools memory;              // bytes accounted now, per pool (a gauge)
 };
 
 class Worker {
@@ -45,11 +51,27 @@ class Worker {
   using Table = FlowTable<std::optional<Connection>>;  // connections live in the table's entries
   void sweep(Timestamp now);
   void retire(Table::Entry& entry);
-  void evict_oldest(Timestamp now);
+  // Gives back an entry's memory and erases it (drop); remove() also keeps its counters.
+  void drop(Table::Entry& entry);
+  void remove(Table::Entry& entry);
+  // Ends the least recently active flow; true if it was still open (not lingering).
+  bool evict_oldest(Timestamp now);
+  void account(const ConnectionMemory& before, const ConnectionMemory& after);
+  // Accounts what `c` holds now in place of what was accounted for it before.
+  void reaccount(Connection& c);
+  // Runs `change` on `c` and accounts what its memory became.
+  template <typename F>
+  void tracked(Connection& c, F&& change) {
+    change();
+    reaccount(c);
+  }
 
   const Config& config_;
   ExchangeOutput& output_;
   std::unique_ptr<ConnectFailureDetector> connect_failures_;  // --connect-failures
+  MemoryAccount memory_;  // into config.memory (--memory-limit), or accounting only
+  std::uint64_t max_flows_;       // --max-flows, within the table's share of the budget
+  std::int64_t table_bytes_ = 0;  // what memory_ holds for the flow table's blocks
   ParserLimits limits_;
   Table table_;
   WorkerCounters counters_;

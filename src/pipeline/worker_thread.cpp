@@ -13,7 +13,11 @@ Sink& sink_for(std::unique_ptr<FileSinkBuffer>& buffer, Sink& sink) {
 }  // namespace
 
 WorkerLane::WorkerLane(const Config& config, const ClassifyOptions& classify, Sink& sink)
-    : output_(config, classify, sink_for(buffer_, sink)), worker_(config, output_) {}
+    : output_(config, classify, sink_for(buffer_, sink)), worker_(config, output_) {
+  if (config.memory != nullptr && buffer_) {
+    config.memory->reserve(MemoryPool::Output, heap_bytes(FileSinkBuffer::kDefaultCapacity));
+  }
+}
 
 void WorkerLane::publish_counters(bool final) {
   LaneCounters c{worker_.counters(), output_.counters(), worker_.active_flows()};
@@ -30,7 +34,16 @@ void WorkerLane::flush_output() {
 
 WorkerThread::WorkerThread(const Config& config, const ClassifyOptions& classify, Sink& sink,
                            bool live)
-    : lane_(config, classify, sink), live_(live), queue_(kQueueSlots) {}
+    : lane_(config, classify, sink), live_(live), queue_(kQueueSlots) {
+  if (config.memory != nullptr) {
+    // Every slot is allocated up front: its segment array and its payload area.
+    const std::int64_t slot = heap_bytes(SegmentBatch::kMaxSegments * sizeof(Segment)) +
+                              heap_bytes(SegmentBatch::kBytes) +
+                              heap_bytes(sizeof(SegmentBatch));
+    config.memory->reserve(MemoryPool::Queues,
+                           static_cast<std::int64_t>(queue_.capacity()) * slot);
+  }
+}
 
 WorkerThread::~WorkerThread() {
   if (thread_.joinable()) thread_.join();

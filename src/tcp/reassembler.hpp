@@ -102,6 +102,7 @@ class StreamReassembler {
 
   std::uint64_t next_offset() const { return next_; }
   std::uint64_t held_bytes() const { return held_bytes_; }
+  std::size_t held_segments() const { return held_.size(); }
   const ReassemblyCounters& counters() const { return counters_; }
 
  private:

@@ -131,6 +131,7 @@ def check_run(name, lines, summary, interval_us, validator, one_worker):
         ("records", "published"): s["exchanges"]["published"],
         ("records", "filtered"): s["exchanges"]["filtered"],
         ("records", "sampled_out"): s["exchanges"].get("sampled_out", 0),
+        ("records", "shed"): s.get("shedding", {}).get("successes_not_encoded", 0),
         ("output", "written"): s["output"]["written"],
         ("output", "delivered"): s["output"]["delivered"],
         ("output", "failed"): s["output"]["failed"],

@@ -155,6 +155,37 @@ TEST(PipelineMetrics, NamesAndValues) {
   }
 }
 
+TEST(PipelineMetrics, MemoryBudgetAndShedding) {
+  MetricsInputs in;
+  in.pipeline.memory.limit = 512u << 20;
+  in.pipeline.memory.level = 3;
+  in.pipeline.memory.level_changes = 5;
+  in.pipeline.worker.memory[MemoryPool::Flows] = 1000;
+  in.pipeline.output.memory[MemoryPool::Output] = 64;
+  in.pipeline.memory.reserved[MemoryPool::Output] = 36;
+  in.pipeline.worker.flows_evicted = 9;
+  in.pipeline.worker.flows_evicted_for_memory = 2;
+  in.pipeline.worker.flows_evicted_for_budget = 4;
+  in.pipeline.worker.flows_refused = 7;
+  in.pipeline.worker.connections.parser.bodies_not_kept = 11;
+  in.pipeline.output.successes_not_encoded = 13;
+  in.pipeline.output.degraded = 17;
+  const std::string t = "\n" + render_metrics(in);
+  EXPECT_EQ(value_of(t, "offpath_memory_limit_bytes"), "536870912");
+  EXPECT_EQ(value_of(t, "offpath_memory_bytes{pool=\"flows\"}"), "1000");
+  EXPECT_EQ(value_of(t, "offpath_memory_bytes{pool=\"output\"}"), "100");
+  EXPECT_EQ(value_of(t, "offpath_memory_bytes{pool=\"out_of_order\"}"), "0");
+  EXPECT_EQ(value_of(t, "offpath_shedding_level"), "3");
+  EXPECT_EQ(value_of(t, "offpath_shedding_level_changes_total"), "5");
+  EXPECT_EQ(value_of(t, "offpath_flow_evicted_total{reason=\"max_flows\"}"), "3");
+  EXPECT_EQ(value_of(t, "offpath_flow_evicted_total{reason=\"budget\"}"), "4");
+  EXPECT_EQ(value_of(t, "offpath_shed_total{reason=\"bodies_not_kept\"}"), "11");
+  EXPECT_EQ(value_of(t, "offpath_shed_total{reason=\"successes_not_encoded\"}"), "13");
+  EXPECT_EQ(value_of(t, "offpath_shed_total{reason=\"flows_evicted\"}"), "4");
+  EXPECT_EQ(value_of(t, "offpath_shed_total{reason=\"flows_refused\"}"), "7");
+  EXPECT_EQ(value_of(t, "offpath_exchange_degraded_total"), "17");
+}
+
 int connect_to(const std::string& bound) {
   const auto colon = bound.rfind(':');
   sockaddr_in a{};

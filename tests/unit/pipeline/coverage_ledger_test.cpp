@@ -117,8 +117,9 @@ TEST(CoverageLedger, TotalsComeFromTheSummaryCounters) {
   p.output.published = 9;
   p.output.filtered = 2;
   p.output.sampled_out = 1;
-  p.records_shed = 5;
-  p.memory_bytes = 1 << 20;
+  p.output.successes_not_encoded = 5;
+  p.memory.used = 1 << 20;
+  p.memory.level = 3;
   SourceStats source;
   source.kernel_drops = 6;
   source.interface_drops = 1;
@@ -139,6 +140,7 @@ TEST(CoverageLedger, TotalsComeFromTheSummaryCounters) {
   EXPECT_EQ(c.shed, 5u);
   EXPECT_EQ(c.spooled, 2);
   EXPECT_EQ(c.memory_bytes, 1u << 20);
+  EXPECT_EQ(c.shedding_level, 3u);
 }
 
 TEST(CoverageLedger, RecordIsJsonWithEveryField) {

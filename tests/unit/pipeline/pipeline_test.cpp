@@ -921,5 +921,185 @@ TEST(Pipeline, Ipv6AndVlanFrames) {
   EXPECT_EQ(str(recs[0], "response.status"), "200");
 }
 
+// --- memory budget and shedding (common/memory_budget.hpp) --------------------------
+
+constexpr std::int64_t kBudgetBytes = 100 << 20;
+constexpr std::string_view kPost = "POST /up HTTP/1.1\r\nHost: shop\r\nContent-Length: 5\r\n\r\nabcde";
+constexpr std::string_view k500 = "HTTP/1.1 500 Oops\r\nContent-Length: 5\r\n\r\nhello";
+
+// Moves the budget's usage to `percent` of its limit (besides what the pipeline holds).
+struct Pressure {
+  MemoryBudget& budget;
+  std::int64_t held = 0;
+  void set(std::int64_t percent) {
+    const std::int64_t want = kBudgetBytes * percent / 100;
+    budget.lease(want - held);
+    held = want;
+  }
+};
+
+TEST(Shedding, AccountsFlowsParsersAndOpenExchangesAndGivesThemBack) {
+  MemoryBudget budget(kBudgetBytes);
+  Replay run([&](Config& c) { c.memory = &budget; });
+  Tcp tcp;
+  tcp.handshake(run);
+  auto m = run.counters().worker.memory;
+  EXPECT_GT(m[MemoryPool::Flows], 0);
+  EXPECT_EQ(m[MemoryPool::Http], 0);  // no payload yet: no parser state
+  run.send(tcp.client(kPA, kPost));
+  m = run.counters().worker.memory;
+  EXPECT_GT(m[MemoryPool::Http], 2000);
+  EXPECT_GT(m[MemoryPool::Exchanges], 500);  // the request waits for its response
+  Tcp other;
+  other.client_port = 40001;
+  other.handshake(run);
+  run.send(other.client(kPA, "GET / HTTP/1.1\r\n\r\n"));
+  run.send(other.client(kPA, "\r\n"));
+  run.send(tcp.server(kPA, k200));
+  tcp.close(run);
+  run.finish();
+  m = run.counters().worker.memory;
+  for (std::size_t i = 0; i < kMemoryPools; ++i) {
+    if (static_cast<MemoryPool>(i) == MemoryPool::Flows) continue;
+    EXPECT_EQ(m.bytes[i], 0) << to_string(static_cast<MemoryPool>(i));
+  }
+  // The flow table keeps its blocks for reuse, and they stay accounted.
+  EXPECT_GE(m[MemoryPool::Flows],
+            static_cast<std::int64_t>(2 * FlowTable<std::optional<Connection>>::entry_bytes()));
+  EXPECT_EQ(run.counters().memory.limit, static_cast<std::uint64_t>(kBudgetBytes));
+}
+
+TEST(Shedding, FlowTableStaysWithinItsShareOfTheBudget) {
+  MemoryBudget budget(16 << 20);
+  Replay run([&](Config& c) {
+    c.memory = &budget;
+    c.workers = 1;
+  });
+  const std::size_t fit = (16u << 20) / 100 * 45 / FlowTable<std::optional<Connection>>::entry_bytes();
+  for (std::size_t i = 0; i < fit + 500; ++i) {
+    Tcp tcp;
+    tcp.client_ip = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    run.send(tcp.client(f::kSyn));
+  }
+  const auto c = run.counters();
+  EXPECT_EQ(c.active_flows, fit);
+  EXPECT_EQ(c.worker.flows_evicted, 500u);  // by the table's bound, not by shedding
+  EXPECT_EQ(c.memory.max_level, 0);
+  EXPECT_LE(c.worker.memory[MemoryPool::Flows], (16 << 20) / 100 * 50);
+}
+
+TEST(Shedding, Level1KeepsNoBodiesOfNewMessagesAndIsUndone) {
+  MemoryBudget budget(kBudgetBytes);
+  Pressure pressure{budget};
+  Replay run([&](Config& c) { c.memory = &budget; });
+  pressure.set(62);
+  EXPECT_EQ(budget.level(), kShedBodies);
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kPost));
+  run.send(tcp.server(kPA, k200));
+  pressure.set(10);  // the level drops below 55%: undone
+  EXPECT_EQ(budget.level(), 0);
+  run.send(tcp.client(kPA, kPost));
+  run.send(tcp.server(kPA, k200));
+  tcp.close(run);
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[0], "degraded"), "1");
+  EXPECT_EQ(str(recs[0], "request.body"), "");
+  EXPECT_EQ(str(recs[0], "request.body_size"), "5");
+  EXPECT_EQ(str(recs[0], "response.body"), "");
+  EXPECT_EQ(str(recs[1], "degraded"), "<missing>");
+  EXPECT_EQ(str(recs[1], "request.body"), "abcde");
+  EXPECT_EQ(str(recs[1], "response.body"), "hello");
+  const auto c = run.counters();
+  EXPECT_EQ(c.worker.connections.parser.bodies_not_kept, 2u);
+  EXPECT_EQ(c.output.degraded, 1u);
+  EXPECT_EQ(c.memory.max_level, kShedBodies);
+  EXPECT_EQ(c.memory.level_changes, 2u);
+}
+
+TEST(Shedding, Level2CountsSuccessesAndRecordsFailures) {
+  MemoryBudget budget(kBudgetBytes);
+  Pressure pressure{budget};
+  Replay run([&](Config& c) { c.memory = &budget; });
+  pressure.set(76);
+  EXPECT_EQ(budget.level(), kShedSuccesses);
+  Tcp tcp;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(kPA, k200));
+  run.send(tcp.client(kPA, kGet));
+  run.send(tcp.server(kPA, k500));
+  tcp.close(run);
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(str(recs[0], "response.status"), "500");
+  EXPECT_EQ(str(recs[0], "degraded"), "2");
+  const auto c = run.counters();
+  EXPECT_EQ(c.output.exchanges, 2u);
+  EXPECT_EQ(c.output.successes_not_encoded, 1u);
+  EXPECT_EQ(c.output.published, 1u);
+}
+
+TEST(Shedding, Level3EvictsTheLeastRecentlyActiveFlowsAFewPerSegment) {
+  MemoryBudget budget(kBudgetBytes);
+  Pressure pressure{budget};
+  Replay run([&](Config& c) { c.memory = &budget; });
+  std::vector<Tcp> conns(6);
+  for (std::size_t i = 0; i < conns.size(); ++i) {
+    conns[i].client_port = static_cast<std::uint16_t>(41000 + i);
+    conns[i].t = kT0 + static_cast<std::int64_t>(i) * 1'000'000;  // one per second
+    conns[i].handshake(run);
+    run.send(conns[i].client(kPA, kGet));
+  }
+  pressure.set(86);
+  EXPECT_EQ(budget.level(), kShedEvict);
+  run.send(conns[5].client(f::kAck));  // any segment: four flows go, oldest first
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 4u);
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    EXPECT_EQ(str(recs[i], "outcome"), "evicted");
+    EXPECT_EQ(str(recs[i], "degraded"), "3");
+    EXPECT_EQ(str(recs[i], "client.port"), std::to_string(41000 + i));
+  }
+  const auto c = run.counters();
+  EXPECT_EQ(c.worker.flows_evicted_for_budget, 4u);
+  EXPECT_EQ(c.active_flows, 2u);
+}
+
+TEST(Shedding, Level4RefusesNewFlowsAndTheLimitEvictsEverything) {
+  MemoryBudget budget(kBudgetBytes);
+  Pressure pressure{budget};
+  Replay run([&](Config& c) { c.memory = &budget; });
+  Tcp tracked;
+  tracked.handshake(run);
+  pressure.set(96);
+  EXPECT_EQ(budget.level(), kShedRefuse);
+  Tcp refused;
+  refused.client_port = 40001;
+  run.send(refused.client(f::kSyn));
+  run.send(refused.client(kPA, kGet));
+  auto c = run.counters();
+  EXPECT_EQ(c.worker.flows_refused, 2u);
+  EXPECT_EQ(c.worker.refused_with_data, 1u);
+  EXPECT_EQ(c.worker.flows_created, 1u);
+  pressure.set(100);  // at the limit: every flow goes, whatever the cost
+  run.send(tracked.client(kPA, kGet));
+  c = run.counters();
+  EXPECT_EQ(c.active_flows, 0u);
+  ASSERT_EQ(run.records().size(), 1u);
+  EXPECT_EQ(str(run.records()[0], "outcome"), "evicted");
+  EXPECT_EQ(str(run.records()[0], "degraded"), "4");
+  pressure.set(0);
+  Tcp later;
+  later.client_port = 40002;
+  later.handshake(run);
+  EXPECT_EQ(run.counters().worker.flows_created, 2u);
+  EXPECT_EQ(run.counters().memory.level, 0);
+}
+
 }  // namespace
 }  // namespace offpath
