@@ -2,9 +2,7 @@
 
 namespace offpath {
 
-bool unanswered(const UpstreamTry& attempt) {
-  return attempt.status == 0 && attempt.outcome != Outcome::ConnectionReset;
-}
+bool unanswered(const UpstreamTry& attempt) { return attempt.status == 0; }
 
 FailureOrigin failure_origin(const Exchange& client, const std::vector<UpstreamTry>& tries,
                              bool failed_status) {

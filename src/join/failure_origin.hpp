@@ -17,8 +17,8 @@
 
 namespace offpath {
 
-// The attempt got no answer from the backend: refused, not connected, timed out or
-// closed without a response.
+// The attempt got no answer from the backend: refused, not connected, timed out, reset or
+// closed without a status line.
 bool unanswered(const UpstreamTry& attempt);
 
 // `failed_status`: the client exchange's status counts as a failure (classification).

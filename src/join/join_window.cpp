@@ -126,6 +126,13 @@ bool JoinWindow::fits(const Pending& client, const Pending& up, bool any_uri) co
   return any_uri || options_.rewrites.fits(c.uri, u.uri);
 }
 
+bool JoinWindow::swap_fits(const Pending& client, const Pending& up) const {
+  if (!client.ex.request || !up.ex.request || !fits(client, up, true)) return false;
+  if (!client.id.empty() && !up.id.empty()) return false;  // ids decide, and they differ
+  std::string from, to;
+  return PrefixRewrites::swap_of(client.ex.request->uri, up.ex.request->uri, from, to);
+}
+
 bool JoinWindow::fits_other_client(const Pending& client, const Pending& up) const {
   for (const Pending& other : clients_) {
     if (&other != &client && fits(other, up, false)) return true;
@@ -162,14 +169,14 @@ void JoinWindow::decide_client(Pending& client) {
     }
     if (chosen.empty() && ambiguous == 0) {
       // No known rewrite fits: one attempt that only this client exchange could have
-      // made, with a prefix swap of its target, is joined and teaches the swap.
+      // made, its target a prefix swap of the client's, is joined and teaches the swap.
       It only = upstreams_.end();
       std::size_t n = 0;
       for (It u = upstreams_.begin(); u != upstreams_.end(); ++u) {
-        if (!u->ex.request || !fits(client, *u, true)) continue;
+        if (!u->ex.request || !swap_fits(client, *u)) continue;
         bool other = false;
         for (const Pending& o : clients_) {
-          if (&o != &client && fits(o, *u, true)) other = true;
+          if (&o != &client && swap_fits(o, *u)) other = true;
         }
         if (other) {
           ++ambiguous;
@@ -178,9 +185,7 @@ void JoinWindow::decide_client(Pending& client) {
         only = u;
         ++n;
       }
-      std::string from, to;
-      if (n == 1 && ambiguous == 0 &&
-          PrefixRewrites::swap_of(client.ex.request->uri, only->ex.request->uri, from, to)) {
+      if (n == 1 && ambiguous == 0) {
         chosen.push_back(only);
       } else if (n > 1) {
         ambiguous += n;

@@ -77,6 +77,8 @@ class JoinWindow {
   void decide_client(Pending& client);
   void expire_upstream(Pending& up);
   bool fits(const Pending& client, const Pending& up, bool learned_ok) const;
+  // Timing and method fit, and the targets differ by a prefix swap not known yet.
+  bool swap_fits(const Pending& client, const Pending& up) const;
   bool fits_other_client(const Pending& client, const Pending& up) const;
   void emit_upstream(Exchange&& ex, bool joined);
   void shrink_to_limits();
