@@ -41,8 +41,7 @@ std::string_view request_id(const Exchange& ex, std::string_view join_header) {
 }
 
 bool answered_late(const Exchange& client, const Exchange& up) {
-  return client.response && up.response && up.outcome != Outcome::Complete &&
-         client.response->first_byte < up.response->first_byte;
+  return client.response && up.response && client.response->first_byte < up.response->first_byte;
 }
 
 bool timing_fits(const Exchange& client, const Exchange& up) {

@@ -23,11 +23,11 @@ namespace offpath {
 std::string_view request_id(const Exchange& ex, std::string_view join_header);
 
 // The upstream exchange `up` fits the timing of the client exchange `client`. An attempt
-// that was not complete and got its answer only after the client response started (the
-// gateway timed out, answered the client, and closed) fits too: see answered_late().
+// that got its answer only after the client response started (the gateway timed out,
+// answered the client, and closed) fits too: see answered_late().
 bool timing_fits(const Exchange& client, const Exchange& up);
-// `up` got its response only after `client`'s response started, and did not end whole:
-// for the gateway it went unanswered.
+// `up` got its response only after `client`'s response started: a gateway needs the
+// backend's status line before it answers, so for the gateway it went unanswered.
 bool answered_late(const Exchange& client, const Exchange& up);
 
 // Prefix swaps a gateway applies to request targets: "/api" -> "/v1" turns "/api/x" into

@@ -119,11 +119,45 @@ void JoinWindow::finish() {
 bool JoinWindow::fits(const Pending& client, const Pending& up, bool any_uri) const {
   if (!client.id.empty() && !up.id.empty()) return client.id == up.id;
   if (!timing_fits(client.ex, up.ex)) return false;
-  if (!up.ex.request) return true;  // a connection attempt (refused, timed out): timing only
+  if (!up.ex.request) return false;  // a connection attempt: see attach_connects()
   const HttpMessage& c = *client.ex.request;
   const HttpMessage& u = *up.ex.request;
   if (c.method != u.method) return false;
   return any_uri || options_.rewrites.fits(c.uri, u.uri);
+}
+
+void JoinWindow::attach_connects(const Pending& client, std::vector<It>& chosen) {
+  // A connection attempt (a refused or unanswered connect) carries no target and no id.
+  // It is this client exchange's only when the gateway went on at once: its next attempt
+  // (or, without one, its response to the client) follows within kImmediateMicros, and it
+  // started after the client request's headers were complete. Others (a health check)
+  // stay unjoined.
+  if (!client.ex.request) return;
+  const Timestamp headers_done = client.ex.request->headers_end.micros != 0
+                                     ? client.ex.request->headers_end
+                                     : client.ex.request->first_byte;
+  Timestamp next;
+  if (!chosen.empty()) {
+    next = chosen.front()->ex.start();
+  } else if (client.ex.response) {
+    next = client.ex.response->first_byte;
+  } else {
+    return;
+  }
+  std::vector<It> before;
+  for (std::size_t n = 0; n < kMaxConnectsPerExchange; ++n) {
+    It best = upstreams_.end();
+    for (It u = upstreams_.begin(); u != upstreams_.end(); ++u) {
+      if (u->ex.request || u->ex.start() < headers_done || next < u->ex.end()) continue;
+      if (next.micros - u->ex.end().micros > kImmediateMicros) continue;
+      if (std::find(before.begin(), before.end(), u) != before.end()) continue;
+      if (best == upstreams_.end() || best->ex.end() < u->ex.end()) best = u;
+    }
+    if (best == upstreams_.end()) break;
+    before.push_back(best);
+    next = best->ex.start();
+  }
+  chosen.insert(chosen.begin(), before.rbegin(), before.rend());
 }
 
 bool JoinWindow::swap_fits(const Pending& client, const Pending& up) const {
@@ -141,20 +175,10 @@ bool JoinWindow::fits_other_client(const Pending& client, const Pending& up) con
 }
 
 void JoinWindow::decide_client(Pending& client) {
-  using It = std::list<Pending>::iterator;
   std::vector<It> chosen;
   if (!client.id.empty()) {
     for (It u = upstreams_.begin(); u != upstreams_.end(); ++u) {
       if (u->id == client.id) chosen.push_back(u);
-    }
-    if (!chosen.empty()) {
-      // Connection attempts carry no id: refused or unanswered connects in the same time
-      // that fit no other client exchange are this one's attempts too.
-      for (It u = upstreams_.begin(); u != upstreams_.end(); ++u) {
-        if (!u->ex.request && timing_fits(client.ex, u->ex) && !fits_other_client(client, *u)) {
-          chosen.push_back(u);
-        }
-      }
     }
   }
   if (chosen.empty() && client.ex.request) {
@@ -208,6 +232,7 @@ void JoinWindow::decide_client(Pending& client) {
     std::sort(chosen.begin(), chosen.end(),
               [](It a, It b) { return a->ex.start() < b->ex.start(); });
   }
+  attach_connects(client, chosen);
 
   GatewayView view;
   view.leg = Leg::Client;

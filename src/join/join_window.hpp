@@ -21,6 +21,7 @@
 #include <deque>
 #include <list>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "exchange/classify.hpp"
@@ -76,7 +77,12 @@ class JoinWindow {
   };
   void decide_client(Pending& client);
   void expire_upstream(Pending& up);
+  using It = std::list<Pending>::iterator;
+  static constexpr std::int64_t kImmediateMicros = 50'000;
+  static constexpr std::size_t kMaxConnectsPerExchange = 8;
   bool fits(const Pending& client, const Pending& up, bool learned_ok) const;
+  // Adds the connection attempts that led straight to `chosen` (or to the response).
+  void attach_connects(const Pending& client, std::vector<It>& chosen);
   // Timing and method fit, and the targets differ by a prefix swap not known yet.
   bool swap_fits(const Pending& client, const Pending& up) const;
   bool fits_other_client(const Pending& client, const Pending& up) const;

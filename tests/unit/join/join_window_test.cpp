@@ -158,6 +158,60 @@ TEST(JoinWindow, RetriesJoinInOrder) {
   EXPECT_EQ(clients[0]->gateway->failure_origin, FailureOrigin::None);
 }
 
+TEST(JoinWindow, ConnectAttemptsJoinOnlyWhereTheGatewayWentOnAtOnce) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  // A: refused, the gateway answers 502 at once. B: refused, then the next backend at
+  // once. C: a refused health check long before its attempt stays alone.
+  w.on_exchange(refused(20001, 3), Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/closed", .status = 502, .req_start = 0,
+                                   .req_end = 1, .resp_start = 4, .resp_end = 5}),
+                Leg::Client, ms(0));
+  w.on_exchange(refused(20002, 103), Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20003, {.uri = "/retry", .req_start = 104, .req_end = 105,
+                                     .resp_start = 106, .resp_end = 107}, kBackendB),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30002, {.uri = "/retry", .req_start = 100, .req_end = 101,
+                                   .resp_start = 108, .resp_end = 109}),
+                Leg::Client, ms(0));
+  w.on_exchange(refused(20004, 200), Leg::Upstream, ms(0));  // before C's request
+  w.on_exchange(upstream_leg(20005, {.uri = "/c", .req_start = 302, .req_end = 303,
+                                     .resp_start = 306, .resp_end = 307}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30003, {.uri = "/c", .req_start = 300, .req_end = 301,
+                                   .resp_start = 308, .resp_end = 309}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 3u);
+  ASSERT_EQ(clients[0]->gateway->tries.size(), 1u);
+  EXPECT_EQ(clients[0]->gateway->tries[0].outcome, Outcome::ConnectionRefused);
+  EXPECT_EQ(clients[0]->gateway->failure_origin, FailureOrigin::Gateway);
+  ASSERT_EQ(clients[1]->gateway->tries.size(), 2u);
+  EXPECT_EQ(clients[1]->gateway->tries[0].outcome, Outcome::ConnectionRefused);
+  EXPECT_EQ(clients[1]->gateway->tries[1].status, 200);
+  ASSERT_EQ(clients[2]->gateway->tries.size(), 1u);
+  EXPECT_EQ(clients[2]->gateway->tries[0].status, 200);
+  EXPECT_EQ(w.counters().unjoined_upstream, 1u);  // the health check
+}
+
+TEST(JoinWindow, AWholeAnswerAfterTheGatewayGaveUpIsNoStatus) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  w.on_exchange(upstream_leg(20001, {.uri = "/slow", .status = 200, .req_start = 2,
+                                     .req_end = 3, .resp_start = 3000, .resp_end = 3001}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/slow", .status = 504, .req_start = 0, .req_end = 1,
+                                   .resp_start = 1003, .resp_end = 1004}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto& g = *out.leg(Leg::Client)[0]->gateway;
+  ASSERT_EQ(g.tries.size(), 1u);
+  EXPECT_EQ(g.tries[0].status, 0);
+  EXPECT_EQ(g.tries[0].outcome, Outcome::Timeout);
+  EXPECT_EQ(g.failure_origin, FailureOrigin::Gateway);
+}
+
 TEST(JoinWindow, OverlappingAttemptsAreNoRetries) {
   Collector out;
   JoinWindow w(options(), ClassifyOptions{}, out);
