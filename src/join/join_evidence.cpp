@@ -84,6 +84,20 @@ bool PrefixRewrites::fits(std::string_view client, std::string_view up) const {
   return false;
 }
 
+void PrefixRewrites::swapped(std::string_view target, bool upstream,
+                             std::vector<std::string>& out) const {
+  out.clear();
+  for (const auto& [from, to] : rewrites_) {
+    const std::string& have = upstream ? from : to;
+    const std::string& make = upstream ? to : from;
+    if (!target.starts_with(have)) continue;
+    const std::string_view rest = target.substr(have.size());
+    if (!boundary(rest)) continue;
+    out.push_back(make);
+    out.back() += rest;
+  }
+}
+
 bool PrefixRewrites::swap_of(std::string_view client, std::string_view up, std::string& from,
                              std::string& to) {
   if (client == up || client.empty() || up.empty()) return false;

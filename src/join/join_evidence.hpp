@@ -48,6 +48,9 @@ class PrefixRewrites {
   // Learns the swap between two targets of a joined pair; true if it was new.
   bool learn(std::string_view client, std::string_view up);
   std::size_t size() const { return rewrites_.size(); }
+  // The targets the known swaps make of a client target (`upstream` true), or the client
+  // targets they make an upstream target of (false); the target itself not included.
+  void swapped(std::string_view target, bool upstream, std::vector<std::string>& out) const;
 
  private:
   std::vector<std::pair<std::string, std::string>> rewrites_;
