@@ -174,16 +174,19 @@ bool JoinWindow::fits(const Pending& client, const Pending& up, bool any_uri) co
 
 void JoinWindow::attach_connects(const Pending& client, std::vector<It>& chosen) {
   // A connection attempt (a refused or unanswered connect) carries no target and no id.
-  // It is this client exchange's only when the gateway went on at once: its next attempt
-  // (or, without one, its response to the client) follows within kImmediateMicros, and it
-  // started after the client request's headers were complete. Others (a health check)
-  // stay unjoined.
+  // It is this client exchange's only when it started after the client request's headers
+  // were complete and the gateway went on from it: its response to the client followed
+  // within kImmediateMicros, or its next attempt did (within kRetryDelayMicros for the one
+  // right before a real attempt: a gateway may wait before it retries). Others (a health
+  // check) stay unjoined.
   if (!client.ex.request) return;
   const Timestamp headers_done = client.ex.request->headers_end.micros != 0
                                      ? client.ex.request->headers_end
                                      : client.ex.request->first_byte;
   Timestamp next;
+  std::int64_t gap = kImmediateMicros;
   if (!chosen.empty()) {
+    gap = kRetryDelayMicros;
     next = chosen.front()->ex.start();
   } else if (client.ex.response) {
     next = client.ex.response->first_byte;
@@ -197,7 +200,7 @@ void JoinWindow::attach_connects(const Pending& client, std::vector<It>& chosen)
     auto i = connect_by_end_.upper_bound(next.micros);
     while (i != connect_by_end_.begin()) {
       --i;
-      if (next.micros - i->first > kImmediateMicros) break;
+      if (next.micros - i->first > gap) break;
       const It u = i->second;
       if (u->ex.start() < headers_done) continue;
       if (std::find(before.begin(), before.end(), u) != before.end()) continue;
@@ -207,6 +210,7 @@ void JoinWindow::attach_connects(const Pending& client, std::vector<It>& chosen)
     if (best == upstreams_.end()) break;
     before.push_back(best);
     next = best->ex.start();
+    gap = kImmediateMicros;
   }
   chosen.insert(chosen.begin(), before.rbegin(), before.rend());
 }

@@ -199,6 +199,30 @@ TEST(JoinWindow, ConnectAttemptsJoinOnlyWhereTheGatewayWentOnAtOnce) {
   EXPECT_EQ(w.counters().unjoined_upstream, 1u);  // the health check
 }
 
+TEST(JoinWindow, ARetryAfterTheGatewaysTurnAroundDelay) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  // Refused at 5 ms, the next backend one second later (HAProxy's turn-around timer).
+  w.on_exchange(refused(20001, 5), Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20002, {.uri = "/retry", .req_start = 1005, .req_end = 1006,
+                                     .resp_start = 1007, .resp_end = 1008}, kBackendB),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/retry", .req_start = 0, .req_end = 1,
+                                   .resp_start = 1009, .resp_end = 1010}),
+                Leg::Client, ms(0));
+  // A client exchange answered 502 one second after a refused connect: not its attempt.
+  w.on_exchange(refused(20003, 2005), Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30002, {.uri = "/x", .status = 502, .req_start = 2000,
+                                   .req_end = 2001, .resp_start = 3005, .resp_end = 3006}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 2u);
+  ASSERT_EQ(clients[0]->gateway->tries.size(), 2u);
+  EXPECT_EQ(clients[0]->gateway->tries[0].outcome, Outcome::ConnectionRefused);
+  EXPECT_TRUE(clients[1]->gateway->tries.empty());
+}
+
 TEST(JoinWindow, AWholeAnswerAfterTheGatewayGaveUpIsNoStatus) {
   Collector out;
   JoinWindow w(options(), ClassifyOptions{}, out);
