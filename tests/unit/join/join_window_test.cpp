@@ -199,10 +199,10 @@ TEST(JoinWindow, ConnectAttemptsJoinOnlyWhereTheGatewayWentOnAtOnce) {
   EXPECT_EQ(w.counters().unjoined_upstream, 1u);  // the health check
 }
 
-TEST(JoinWindow, ARetryAfterTheGatewaysTurnAroundDelay) {
+TEST(JoinWindow, ARefusedConnectLongBeforeTheNextAttemptIsNotItsTry) {
   Collector out;
   JoinWindow w(options(), ClassifyOptions{}, out);
-  // Refused at 5 ms, the next backend one second later (HAProxy's turn-around timer).
+  // Refused at 5 ms, the next backend's connection one second later: not one chain.
   w.on_exchange(refused(20001, 5), Leg::Upstream, ms(0));
   w.on_exchange(upstream_leg(20002, {.uri = "/retry", .req_start = 1005, .req_end = 1006,
                                      .resp_start = 1007, .resp_end = 1008}, kBackendB),
@@ -218,9 +218,35 @@ TEST(JoinWindow, ARetryAfterTheGatewaysTurnAroundDelay) {
   w.finish();
   const auto clients = out.leg(Leg::Client);
   ASSERT_EQ(clients.size(), 2u);
-  ASSERT_EQ(clients[0]->gateway->tries.size(), 2u);
-  EXPECT_EQ(clients[0]->gateway->tries[0].outcome, Outcome::ConnectionRefused);
+  ASSERT_EQ(clients[0]->gateway->tries.size(), 1u);
+  EXPECT_EQ(clients[0]->gateway->tries[0].status, 200);
   EXPECT_TRUE(clients[1]->gateway->tries.empty());
+  EXPECT_EQ(w.counters().unjoined_upstream, 2u);
+}
+
+TEST(JoinWindow, ConnectAttemptsOfRequestsAtOnceGoToTheClosest) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  // Two requests 3 ms apart, each refused right after it and answered 502 at once.
+  w.on_exchange(refused(20001, 1), Leg::Upstream, ms(0));
+  w.on_exchange(refused(20002, 4), Leg::Upstream, ms(0));
+  Exchange a = client_leg(30001, {.uri = "/closed", .status = 502});
+  Exchange b = client_leg(30002, {.uri = "/closed", .status = 502});
+  a.request->first_byte = a.request->headers_end = a.request->last_byte = ms(0);
+  a.response->first_byte = Timestamp{ms(1).micros + 100};
+  a.response->last_byte = ms(2);
+  b.request->first_byte = b.request->headers_end = b.request->last_byte = ms(3);
+  b.response->first_byte = Timestamp{ms(4).micros + 100};
+  b.response->last_byte = ms(5);
+  w.on_exchange(std::move(b), Leg::Client, ms(0));  // decided first
+  w.on_exchange(std::move(a), Leg::Client, ms(0));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 2u);
+  for (const Exchange* c : clients) {
+    ASSERT_EQ(c->gateway->tries.size(), 1u);
+    EXPECT_EQ(c->gateway->tries[0].start.micros + 100, c->response->first_byte.micros);
+  }
 }
 
 TEST(JoinWindow, AWholeAnswerAfterTheGatewayGaveUpIsNoStatus) {
