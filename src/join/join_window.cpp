@@ -187,10 +187,11 @@ void JoinWindow::attach_connects(const Pending& client, std::vector<It>& chosen)
   const Timestamp headers_done = req.headers_end.micros != 0 ? req.headers_end : req.first_byte;
   Timestamp next;
   if (!chosen.empty()) {
-    // The first real attempt, from its connection's start when it opened one for it.
+    // The first real attempt: from its connection's start when it opened one for it, else
+    // (a reused keep-alive connection) from its request.
     const Exchange& first = chosen.front()->ex;
-    if (first.index != 0 || first.connection_start < headers_done) return;  // a reused one
-    next = first.connection_start;
+    next = first.index == 0 && !(first.connection_start < headers_done) ? first.connection_start
+                                                                        : first.start();
   } else if (client.ex.response) {
     next = client.ex.response->first_byte;
   } else {

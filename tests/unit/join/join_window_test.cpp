@@ -224,6 +224,25 @@ TEST(JoinWindow, ARefusedConnectLongBeforeTheNextAttemptIsNotItsTry) {
   EXPECT_EQ(w.counters().unjoined_upstream, 2u);
 }
 
+TEST(JoinWindow, ARetryOnAReusedConnectionStillTakesItsRefusedConnect) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  w.on_exchange(refused(20001, 2), Leg::Upstream, ms(0));
+  Exchange again = upstream_leg(20002, {.uri = "/retry", .req_start = 3, .req_end = 4,
+                                        .resp_start = 5, .resp_end = 6}, kBackendB);
+  again.index = 7;  // the gateway's keep-alive connection to that backend
+  again.connection_start = ms(-60'000);
+  w.on_exchange(std::move(again), Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/retry", .req_start = 0, .req_end = 1,
+                                   .resp_start = 7, .resp_end = 8}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto& tries = out.leg(Leg::Client)[0]->gateway->tries;
+  ASSERT_EQ(tries.size(), 2u);
+  EXPECT_EQ(tries[0].outcome, Outcome::ConnectionRefused);
+  EXPECT_EQ(tries[1].status, 200);
+}
+
 TEST(JoinWindow, ConnectAttemptsOfRequestsAtOnceGoToTheClosest) {
   Collector out;
   JoinWindow w(options(), ClassifyOptions{}, out);
