@@ -28,6 +28,7 @@
 #include "metrics/snapshot.hpp"
 #include "output/sink.hpp"
 #include "pipeline/exchange_output.hpp"
+#include "pipeline/join_stage.hpp"
 #include "pipeline/worker.hpp"
 #include "pipeline/worker_thread.hpp"
 
@@ -51,6 +52,8 @@ struct PipelineCounters {
     m += memory.reserved;
     return m;
   }
+  bool join = false;                 // gateway addresses known: the join stage ran
+  JoinCounters join_counters;        // its counters (its exchanges are in `output`)
 };
 
 class Dispatcher;
@@ -59,6 +62,7 @@ class Pipeline final : public FrameHandler {
  public:
   // `live`: the source is a live capture (a full worker queue drops the segment instead
   // of waiting for the worker). config.workers (at least 1) sets the worker count.
+  // config.gateway.addresses (checked by join_setup()) turn the join stage on.
   Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live);
   ~Pipeline() override;
   Pipeline(const Pipeline&) = delete;
@@ -85,6 +89,7 @@ class Pipeline final : public FrameHandler {
   void publish_capture_counters(bool final);
 
   Decoder decoder_;
+  std::unique_ptr<JoinStage> join_;                     // gateway addresses known
   std::unique_ptr<WorkerLane> inline_;                  // --workers 1
   std::vector<std::unique_ptr<WorkerThread>> threads_;  // --workers N > 1
   std::unique_ptr<Dispatcher> dispatcher_;

@@ -28,7 +28,7 @@ std::uint64_t flows_within_budget(const Config& config) {
 
 }  // namespace
 
-Worker::Worker(const Config& config, ExchangeOutput& output)
+Worker::Worker(const Config& config, ExchangeHandler& output)
     : config_(config),
       output_(output),
       memory_(config.memory),

@@ -37,7 +37,7 @@ struct WorkerCounters {
 
 class Worker {
  public:
-  Worker(const Config& config, ExchangeOutput& output);
+  Worker(const Config& config, ExchangeHandler& output);
   void on_segment(const Segment& seg);
   // Advances packet time without a packet (live sources on an idle link).
   void on_time(Timestamp now);
@@ -46,6 +46,7 @@ class Worker {
 
   WorkerCounters counters() const;
   std::size_t active_flows() const { return table_.size(); }
+  Timestamp now() const { return now_; }
 
  private:
   using Table = FlowTable<std::optional<Connection>>;  // connections live in the table's entries
@@ -67,7 +68,7 @@ class Worker {
   }
 
   const Config& config_;
-  ExchangeOutput& output_;
+  ExchangeHandler& output_;
   std::unique_ptr<ConnectFailureDetector> connect_failures_;  // --connect-failures
   MemoryAccount memory_;  // into config.memory (--memory-limit), or accounting only
   std::uint64_t max_flows_;       // --max-flows, within the table's share of the budget

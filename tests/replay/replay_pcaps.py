@@ -7,6 +7,9 @@ An expected row may also give "anomalies" (the sorted list) and "failed"; they a
 compared too. When NAME.summary exists, each of its lines is a set of `counter=value`
 words (and line names) that must all appear on one line of offpath's end-of-run
 summary, e.g. `encap vxlan=22`.
+Gateway captures (both legs of a gateway in one capture) may give the
+gateway view: "leg", "failure_origin", "error_type" and "tries" (the joined upstream
+attempts as [addr, status, outcome]); those given are compared.
 Usage: replay_pcaps.py --bin offpath --dir pcaps [NAME ...]
 """
 import argparse
@@ -46,6 +49,11 @@ def actual(binary, capture, extra, summary=None):
             "uri_truncated": "uri_truncated" in rec["anomalies"],
             "anomalies": sorted(rec["anomalies"]),
             "failed": rec["failed"],
+            "leg": rec.get("leg"),
+            "failure_origin": rec.get("failure_origin"),
+            "error_type": rec["error_type"],
+            "tries": [[t["addr"], t["status"], t["outcome"]]
+                      for t in (rec.get("upstream") or {}).get("tries", [])],
         })
     return rows
 
@@ -62,6 +70,10 @@ def comparable(row, expected_row):
             key += (tuple(sorted(row.get("anomalies", []))),)
         if "failed" in expected_row:
             key += (row.get("failed"),)
+        for field in ("leg", "failure_origin", "error_type", "tries"):
+            if field in expected_row:
+                value = row.get(field)
+                key += ((field, tuple(map(tuple, value)) if field == "tries" else value),)
     return key
 
 
