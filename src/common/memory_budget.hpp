@@ -8,7 +8,7 @@
 //    45% of the budget, shared among workers, by lowering --max-flows), http
 //    (per-direction parser state of connections that carried data), exchanges
 //    (requests and responses held until paired: their strings, headers and kept
-//    bodies), out_of_order (bytes held by the reassemblers and their per-segment
+//    bodies; and exchanges waiting in the gateway join window), out_of_order (bytes held by the reassemblers and their per-segment
 //    overhead), queues (SPSC slots between the capture thread and the workers, payload
 //    areas included) and output (encoder buffers, the per-lane file buffer, librdkafka's
 //    in-memory queue). Sizes are estimates from

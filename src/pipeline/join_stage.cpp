@@ -12,7 +12,8 @@ JoinStage::JoinStage(const Config& config, JoinSetup setup, const ClassifyOption
       config_(config),
       classify_(classify),
       window_(std::move(setup.options), classify, *this),
-      lane_now_(lanes) {
+      lane_now_(lanes),
+      memory_(config.memory) {
   if (threaded) use_sink(buffered_sink(buffer_, sink));
 }
 
@@ -30,10 +31,23 @@ Timestamp JoinStage::watermark() const {
   return w;
 }
 
+void JoinStage::account() {
+  const auto held = static_cast<std::int64_t>(window_.bytes());
+  memory_.change(MemoryPool::Exchanges, accounted_, held);
+  accounted_ = held;
+}
+
+JoinStageCounters JoinStage::current_counters() const {
+  JoinStageCounters c{window_.counters(), output_counters()};
+  c.output.memory += memory_.pools();
+  return c;
+}
+
 void JoinStage::publish() {
+  account();
   if (++calls_since_publish_ < SnapshotSlot<JoinStageCounters>::kPublishEvery) return;
   calls_since_publish_ = 0;
-  published_.try_publish(JoinStageCounters{window_.counters(), output_counters()});
+  published_.try_publish(current_counters());
 }
 
 void JoinStage::on_exchange(unsigned lane, Exchange&& ex, Leg leg) {
@@ -57,12 +71,13 @@ void JoinStage::finish() {
   std::lock_guard lock(mu_);
   window_.finish();
   if (buffer_) buffer_->flush(std::chrono::milliseconds(0));
-  published_.publish(JoinStageCounters{window_.counters(), output_counters()});
+  account();
+  published_.publish(current_counters());
 }
 
 JoinStageCounters JoinStage::counters() const {
   std::lock_guard lock(mu_);
-  return JoinStageCounters{window_.counters(), output_counters()};
+  return current_counters();
 }
 
 std::uint64_t JoinStage::bytes() const {

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/memory_budget.hpp"
 #include "join/join_config.hpp"
 #include "join/join_window.hpp"
 #include "metrics/snapshot.hpp"
@@ -45,10 +46,12 @@ class JoinStage final : private ExchangeHandler {
   void finish();
   JoinStageCounters counters() const;  // exact after finish()
   bool live_counters(JoinStageCounters& out) const { return published_.read(out); }
-  std::uint64_t bytes() const;  // held by the window (for a memory budget)
+  std::uint64_t bytes() const;  // held by the window (accounted in the memory budget)
 
  private:
   Timestamp watermark() const;
+  void account();  // the window's bytes into the memory budget (exchanges pool)
+  JoinStageCounters current_counters() const;
   void publish();
   void on_exchange(Exchange&& ex) override { output_->on_exchange(std::move(ex)); }
   OutputCounters output_counters() const {
@@ -67,6 +70,8 @@ class JoinStage final : private ExchangeHandler {
   mutable std::mutex mu_;
   SnapshotSlot<JoinStageCounters> published_;
   unsigned calls_since_publish_ = 0;
+  MemoryAccount memory_;         // config.memory: what the window holds
+  std::int64_t accounted_ = 0;   // window bytes memory_ holds
 };
 
 // A lane's exchange handler: gateway legs to the stage, everything else to the lane's

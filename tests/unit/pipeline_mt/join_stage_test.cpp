@@ -95,5 +95,25 @@ TEST(JoinStage, TheSlowestLaneHoldsTheWindow) {
   stage.finish();
 }
 
+TEST(JoinStage, WindowBytesCountInTheMemoryBudget) {
+  MemoryBudget budget(64u << 20);
+  Config cfg = config();
+  cfg.memory = &budget;
+  testing::CapturingSink sink(false);
+  JoinStage stage(cfg, setup(), ClassifyOptions{}, sink, 1, false, false);
+  stage.use_sink(sink);
+  stage.on_exchange(0, client_leg(10000, {.uri = "/a", .req_start = 0, .req_end = 1,
+                                          .resp_start = 30, .resp_end = 31}),
+                    Leg::Client);
+  const std::uint64_t held = stage.bytes();
+  ASSERT_GT(held, 0u);
+  EXPECT_EQ(stage.counters().output.memory[MemoryPool::Exchanges],
+            static_cast<std::int64_t>(held));
+  EXPECT_GE(budget.status().used, held);
+  stage.finish();
+  EXPECT_EQ(stage.bytes(), 0u);
+  EXPECT_EQ(stage.counters().output.memory[MemoryPool::Exchanges], 0);
+}
+
 }  // namespace
 }  // namespace offpath
