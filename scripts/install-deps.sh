@@ -12,11 +12,11 @@ build_pkgs=(
   libclang-rt-14-dev
 )
 test_pkgs=(
-  tcpdump nginx-light curl python3 python3-kafka python3-jsonschema python3-yaml
+  tcpdump nginx-light haproxy wrk curl python3 python3-kafka python3-jsonschema python3-yaml
   python3-websockets python3-lz4
   iproute2 kcat procps systemd time
 )
-bench_pkgs=(tshark httpry tcpreplay wrk)
+bench_pkgs=(tshark httpry tcpreplay)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 if [[ "${1:-}" == "--bench" ]]; then want+=("${bench_pkgs[@]}"); fi
