@@ -9,12 +9,15 @@ by the gateway's rewrites, so each log line names the records of both legs that 
 it. The checks, each printed as a figure:
   rate        the gateway logged at least --min-rate requests per second (log time span);
   client leg  each logged request has its client-leg record: same client port, same status;
-  upstream    each upstream try the log names has its upstream-leg record (same backend
-              address; the backend's status when it answered, none when it reset or was
-              too slow), and each refused try a connection_refused event to that address;
+  upstream    (without --join) each upstream try the log names has its upstream-leg record
+              (same backend address; the backend's status when it answered, none when it
+              reset or was too slow; with --ids the logged request id in its X-Request-ID),
+              and each refused try a connection_refused event to that address;
   --join      each client-leg record carries "upstream" with the address and status of the
-              gateway's last try (nginx: every try, in order), "failure_origin" is right for
-              every 502/503/504, and no joined upstream exchange is published on its own.
+              gateway's last try (status null when the backend did not answer in time; nginx:
+              every try, in order, with "attempts"; HAProxy: "attempts" = retries + 1),
+              "failure_origin" is right for every 502/503/504, and no joined upstream
+              exchange is published on its own.
 Figures below --min-agreement (and any wrong failure_origin) fail the check.
 """
 import argparse
@@ -315,12 +318,15 @@ def main():
     for line in lines:
         rec = client.get(line.token)
         check_client(line, rec, fig_client)
-        check_upstream_capture(line, upstream.get(line.token, []), fig_up, args.ids)
-        for t in line.tries:
-            if not t.connected:
-                refused_tries[t.addr] += 1
         if args.join:
             check_join(line, rec, fig_addr, fig_tries, fig_origin, origins)
+        else:
+            # Without the join the upstream leg is published on its own: each try is a record
+            # (with the join, the tries are in the client-leg record instead).
+            check_upstream_capture(line, upstream.get(line.token, []), fig_up, args.ids)
+            for t in line.tries:
+                if not t.connected:
+                    refused_tries[t.addr] += 1
 
     # Requests offpath saw that the gateway never logged: HAProxy closes a keep-alive client
     # connection silently, without a log line, when a reused server connection fails before
@@ -336,9 +342,14 @@ def main():
               json.dumps(answered[0])[:400])
         ok = False
 
-    figures = [fig_client, fig_up]
+    figures = [fig_client]
     if args.join:
         figures += [fig_addr, fig_tries, fig_origin]
+        if args.ids:
+            # The id the gateway sent upstream is the one it logged: the join had it to go by.
+            sent = sum(1 for l in lines if any(r["request"]["headers"].get("x-request-id") == l.request_id
+                                              for r in upstream.get(l.token, [])))
+            print(f"  upstream-leg records published alone with the logged request id: {sent}")
         # Joined upstream exchanges are not published again on their own.
         joined_alone = sum(1 for tok, recs in upstream.items()
                            if client.get(tok, {}).get("upstream") for _ in recs)
@@ -346,6 +357,7 @@ def main():
         if joined_alone:
             ok = False
     else:
+        figures.append(fig_up)
         print("  (offpath has no join: the join figures are not measured)")
     print("agreement with the gateway log:")
     for fig in figures:
