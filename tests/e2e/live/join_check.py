@@ -338,8 +338,9 @@ def main():
           f"{len(answered)} of them with a response "
           f"(URIs {sorted(Counter(r['request']['path'] for r in unlogged).items())})")
     if answered:
-        print("FAIL: a response offpath saw is not in the gateway's log, e.g.",
-              json.dumps(answered[0])[:400])
+        print(f"FAIL: {len(answered)} responses offpath saw are not in the gateway's log:")
+        for rec in answered[:args.show]:
+            print("      got:", json.dumps(rec))
         ok = False
 
     figures = [fig_client]
