@@ -18,7 +18,8 @@ it. The checks, each printed as a figure:
               every try, in order, with "attempts"; HAProxy: "attempts" = retries + 1),
               "failure_origin" is right for every 502/503/504, and no joined upstream
               exchange is published on its own.
-Figures below --min-agreement (and any wrong failure_origin) fail the check.
+Figures below --min-agreement (and any wrong failure_origin) fail the check; join_check_test.py
+tests the check itself on constructed logs and records.
 """
 import argparse
 import json
@@ -363,7 +364,7 @@ def main():
     print("agreement with the gateway log:")
     for fig in figures:
         fig.show(args.show)
-    for fig in (fig_client, fig_up, fig_addr):
+    for fig in (fig_client, fig_up, fig_addr, fig_tries):
         if fig in figures and fig.ratio() < args.min_agreement:
             print(f"FAIL: {fig.name} below {100 * args.min_agreement:.1f}%")
             ok = False
