@@ -132,6 +132,9 @@ def parse_haproxy(raw):
                 retries=int(rc.lstrip("+")))
 
 
+CONNECTIONS = {"client": set(), "upstream": set()}  # connection ids seen on each leg
+
+
 def load_records(path):
     client, upstream, refused = {}, {}, Counter()
     duplicates = 0
@@ -155,7 +158,9 @@ def load_records(path):
         if tok is None:
             other += 1
             continue
-        if rec["server"]["port"] == CLIENT_PORT:
+        leg = "client" if rec["server"]["port"] == CLIENT_PORT else "upstream"
+        CONNECTIONS[leg].add((rec.get("connection") or {}).get("id"))
+        if leg == "client":
             if tok in client:
                 duplicates += 1
             client[tok] = rec
@@ -308,6 +313,11 @@ def main():
           f"{other} other records, {duplicates} duplicate tokens")
     if duplicates:
         ok = False
+    # Keep-alive and new connections on both legs: requests per connection.
+    exchanges = {"client": len(client), "upstream": sum(map(len, upstream.values()))}
+    print("  connections: " + ", ".join(
+        f"{leg} leg {len(ids)} ({exchanges[leg] / max(1, len(ids)):.1f} requests each)"
+        for leg, ids in CONNECTIONS.items()))
 
     fig_client = Figure("client leg: record, port, status")
     fig_up = Figure("upstream leg: tries captured")
