@@ -99,6 +99,7 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   // Output
   add_record_options(app, c);
   add_filter_options(app, c);
+  add_gateway_options(app, c);
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "No end-of-run summary on stderr")->group("Output");
 

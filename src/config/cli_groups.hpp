@@ -14,5 +14,6 @@ void add_live_options(CLI::App& app, Config& config);   // cli_live.cpp
 void add_kafka_options(CLI::App& app, Config& config);  // cli_kafka.cpp
 void add_record_options(CLI::App& app, Config& config);  // cli_record.cpp: format, bodies
 void add_filter_options(CLI::App& app, Config& config);  // cli_filters.cpp
+void add_gateway_options(CLI::App& app, Config& config);  // cli_gateway.cpp: the join
 
 }  // namespace offpath

@@ -18,6 +18,8 @@ enum class OutputFormat { Native, OpenResty, Kong };
 enum class HeaderCapture { All, None, List };
 enum class CaptureBackend { Pcap, Ebpf };
 enum class KafkaKeyMode { Connection, CorrelationId, None };
+// --legs: which records of gateway legs are published (src/join/join_window.hpp).
+enum class LegsMode { Joined, Client, Upstream, All };
 
 // Live capture (-i); see capture/live_source.hpp.
 struct LiveCaptureOptions {
@@ -118,6 +120,21 @@ struct ServiceOptions {
   bool operator==(const ServiceOptions&) const = default;
 };
 
+// The gateway view (src/join/, cli_gateway.cpp): which addresses are gateways and how the
+// exchanges of their two legs are joined.
+struct GatewayOptions {
+  std::vector<std::string> addresses;  // --gateway ADDR (repeatable); a replay detects them
+  std::string join_header;             // --join-header NAME: a request id header
+  std::vector<std::string> rewrites;   // --join-rewrite FROM=TO: a gateway's prefix swap
+  LegsMode legs = LegsMode::Joined;    // --legs joined|client|upstream|all
+  double window_s = 10;                // --join-window: how long an upstream attempt waits
+  double settle_s = 3;                 // --join-settle: how long a client exchange waits
+  std::uint64_t max_pending = 65536;   // --join-max-pending: exchanges waiting at once
+  std::uint64_t max_mb = 64;           // --join-max-mb: their estimated memory
+
+  bool operator==(const GatewayOptions&) const = default;
+};
+
 struct Config {
   // Input: exactly one of read_file or live.interfaces.
   std::string read_file;                  // -r FILE ("-" = stdin)
@@ -130,6 +147,7 @@ struct Config {
   RecordOptions record;
   ReassemblyOptions reassembly;
   FilterOptions filter;
+  GatewayOptions gateway;
 
   unsigned workers = 1;                   // --workers
   bool summary = true;                    // end-of-run summary on stderr

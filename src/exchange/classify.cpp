@@ -61,6 +61,17 @@ Classification classify(const Exchange& ex, const ClassifyOptions& options) {
       c.error_type = ErrorType::Slow;
     }
   }
+  // A joined client leg (join stage): backend_unavailable means exactly that the upstream
+  // could not be reached or did not answer; a 502-504 the backend itself sent is a server
+  // error, and any failure after an unanswered attempt is backend_unavailable.
+  if (c.failed && ex.gateway && ex.gateway->leg == Leg::Client) {
+    if (ex.gateway->upstream_unreachable) {
+      c.error_type = ErrorType::BackendUnavailable;
+    } else if (c.error_type == ErrorType::BackendUnavailable && status >= 500 &&
+               ex.gateway->failure_origin == FailureOrigin::Upstream) {
+      c.error_type = ErrorType::ServerError;
+    }
+  }
   if (!c.failed) c.error_type = ErrorType::None;
   return c;
 }

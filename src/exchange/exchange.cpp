@@ -19,6 +19,25 @@ std::string_view to_string(Outcome outcome) {
   return "unknown";
 }
 
+std::string_view to_string(Leg leg) {
+  switch (leg) {
+    case Leg::Client: return "client";
+    case Leg::Upstream: return "upstream";
+    case Leg::None: break;
+  }
+  return "";
+}
+
+std::string_view to_string(FailureOrigin origin) {
+  switch (origin) {
+    case FailureOrigin::Upstream: return "upstream";
+    case FailureOrigin::Gateway: return "gateway";
+    case FailureOrigin::Client: return "client";
+    case FailureOrigin::None: break;
+  }
+  return "";
+}
+
 std::string_view anomaly::name(std::uint32_t bit_index) {
   static constexpr std::string_view kNames[kCount] = {
       "gap", "request_incomplete", "response_incomplete", "headers_truncated",

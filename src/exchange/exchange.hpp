@@ -46,6 +46,35 @@ inline constexpr std::uint32_t kCount = 8;
 std::string_view name(std::uint32_t bit_index);
 }  // namespace anomaly
 
+// The gateway view (src/join/): filled by the join stage, and only when gateway addresses
+// are known; without them an exchange has no gateway view and its record no such fields.
+enum class Leg : std::uint8_t { None = 0, Client, Upstream };
+// Who produced a failure the client saw (see join/failure_origin.hpp).
+enum class FailureOrigin : std::uint8_t { None = 0, Upstream, Gateway, Client };
+std::string_view to_string(Leg leg);
+std::string_view to_string(FailureOrigin origin);
+
+// One upstream attempt joined to a client-leg exchange.
+struct UpstreamTry {
+  Endpoint addr;                  // the backend
+  int status = 0;                 // 0: no response
+  Outcome outcome = Outcome::Complete;
+  double latency_ms = -1;         // request start to response end; < 0: no response
+  double ttfb_ms = -1;            // request start to response start; < 0: no response
+  Timestamp start;                // request start (or the attempt's first packet)
+  Timestamp end;                  // response end (or the attempt's last packet)
+  std::string host;               // the upstream request's Host (the Kong upstream URL)
+  std::string uri;                // the upstream request's target
+};
+
+struct GatewayView {
+  Leg leg = Leg::None;
+  bool joined = false;                // an upstream leg: attached to a client leg
+  std::vector<UpstreamTry> tries;     // a client leg: the upstream attempts, in order
+  FailureOrigin failure_origin = FailureOrigin::None;
+  bool upstream_unreachable = false;  // a client leg: the last attempt got no answer
+};
+
 struct Exchange {
   Endpoint client;
   Endpoint server;
@@ -58,6 +87,7 @@ struct Exchange {
   Outcome outcome = Outcome::Complete;
   std::string error_detail;           // llhttp's reason for ParseError
   std::uint32_t anomalies = 0;
+  std::optional<GatewayView> gateway;  // set by the join stage only
 
   // Request start if a request was seen, else response start.
   Timestamp start() const;

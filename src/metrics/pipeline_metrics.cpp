@@ -115,6 +115,34 @@ std::string render_metrics(const MetricsInputs& in) {
   m.sample("offpath_exchange_latency_seconds_sum", o.latency_sum_ms / 1000.0);
   m.sample("offpath_exchange_latency_seconds_count", cumulative);
 
+  // the join stage (gateway view): only when gateway addresses are known
+  if (p.join) {
+    const auto& j = p.join_counters;
+    m.family("offpath_join_exchanges_total", "counter",
+             "Gateway legs through the join stage, by result (joined: client exchanges with "
+             "an upstream attempt; joined_upstream: attempts attached to one; unjoined_client, "
+             "unjoined_upstream: legs that joined nothing).");
+    m.sample("offpath_join_exchanges_total", j.joined, {{"result", "joined"}});
+    m.sample("offpath_join_exchanges_total", j.joined_upstream, {{"result", "joined_upstream"}});
+    m.sample("offpath_join_exchanges_total", j.unjoined_client, {{"result", "unjoined_client"}});
+    m.sample("offpath_join_exchanges_total", j.unjoined_upstream,
+             {{"result", "unjoined_upstream"}});
+    m.counter("offpath_join_ambiguous_total",
+              "Upstream attempts left unjoined because the evidence fitted several client "
+              "exchanges or the attempts overlapped.", j.ambiguous);
+    m.counter("offpath_join_retries_total", "Upstream attempts beyond the first of a client "
+              "exchange.", j.retries);
+    m.counter("offpath_join_rewrites_learned_total", "URI prefix swaps learned from joined pairs.",
+              j.rewrites_learned);
+    m.counter("offpath_join_overflows_total", "Exchanges decided early because the join window "
+              "was full (--join-max-pending, --join-max-mb).", j.overflows);
+    m.counter("offpath_join_left_out_total", "Gateway-leg records not published because of "
+              "--legs.", j.left_out);
+    m.gauge("offpath_join_window_exchanges", "Exchanges waiting in the join window.", j.pending);
+    m.gauge("offpath_join_window_bytes", "Estimated memory of the exchanges waiting in the join "
+            "window.", j.pending_bytes);
+  }
+
   // workers
   m.gauge("offpath_worker_threads", "Worker threads (1 = inline on the capture thread).", p.workers);
   m.family("offpath_worker_queue_drops_total", "counter",

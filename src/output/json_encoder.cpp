@@ -19,6 +19,51 @@ void write_string_or_null(JsonWriter& w, std::string_view key, std::string_view 
   if (v.empty()) w.null(); else w.string(v);
 }
 
+void write_ms_or_null(JsonWriter& w, std::string_view key, double ms) {
+  w.key(key);
+  if (ms >= 0) w.fixed(ms, 3); else w.null();
+}
+
+void write_status_or_null(JsonWriter& w, int status) {
+  w.key("status");
+  if (status > 0) w.number(status); else w.null();
+}
+
+// The gateway view (join stage): "leg", "upstream" (a client leg's attempts) and
+// "failure_origin". Only when gateway addresses are known.
+void write_gateway(JsonWriter& w, const GatewayView& g, std::string& scratch) {
+  write_string_or_null(w, "leg", to_string(g.leg));
+  w.key("upstream");
+  if (g.tries.empty()) {
+    w.null();
+  } else {
+    const UpstreamTry& last = g.tries.back();
+    w.begin_object();
+    scratch = last.addr.to_string();
+    w.field("addr", scratch);
+    write_status_or_null(w, last.status);
+    w.field("outcome", to_string(last.outcome));
+    // All attempts together: the first one's start to the last one's end.
+    write_ms_or_null(w, "latency_ms", millis_between(g.tries.front().start, last.end));
+    write_ms_or_null(w, "ttfb_ms", last.ttfb_ms);
+    w.field("attempts", static_cast<std::uint64_t>(g.tries.size()));
+    w.key("tries");
+    w.begin_array();
+    for (const UpstreamTry& t : g.tries) {
+      w.begin_object();
+      scratch = t.addr.to_string();
+      w.field("addr", scratch);
+      write_status_or_null(w, t.status);
+      w.field("outcome", to_string(t.outcome));
+      write_ms_or_null(w, "latency_ms", t.latency_ms);
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  write_string_or_null(w, "failure_origin", to_string(g.failure_origin));
+}
+
 }  // namespace
 
 JsonEncoder::JsonEncoder(const RecordOptions& options) : fields_(options) {}
@@ -164,6 +209,7 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   if (decode_error) w.string("decode_error");
   w.end_array();
   if (!ex.error_detail.empty()) w.field("error_detail", ex.error_detail);
+  if (ex.gateway) write_gateway(w, *ex.gateway, scratch_);
   w.end_object();
 }
 

@@ -66,6 +66,23 @@ void KongEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   } else {
     w.null();
   }
+  // Joined (gateway view): what the last attempt requested from which backend, as Kong's
+  // upstream_uri (the target) and service, and the two together as upstream_url.
+  if (ex.gateway && !ex.gateway->tries.empty()) {
+    const UpstreamTry& last = ex.gateway->tries.back();
+    w.field("upstream_uri", last.uri);
+    scratch_ = "http://";
+    scratch_ += last.addr.to_string();
+    scratch_ += last.uri;
+    w.field("upstream_url", scratch_);
+    w.key("service");
+    w.begin_object();
+    scratch_ = last.addr.addr.to_string();
+    w.field("host", scratch_);
+    w.field("port", static_cast<int>(last.addr.port));
+    w.field("protocol", "http");
+    w.end_object();
+  }
   w.end_object();
 }
 

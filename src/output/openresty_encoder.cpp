@@ -44,7 +44,17 @@ void OpenRestyEncoder::encode(const Exchange& ex, const Classification& c, std::
   }
   w.field("user_agent", header_or_empty("user-agent"));
   w.field("referer", header_or_empty("referer"));
-  w.field("upstream_addr", ex.server.to_string());
+  // Joined (gateway view): the backends tried, as nginx's $upstream_addr lists them.
+  if (ex.gateway && !ex.gateway->tries.empty()) {
+    scratch_.clear();
+    for (const UpstreamTry& t : ex.gateway->tries) {
+      if (!scratch_.empty()) scratch_ += ", ";
+      scratch_ += t.addr.to_string();
+    }
+    w.field("upstream_addr", scratch_);
+  } else {
+    w.field("upstream_addr", ex.server.to_string());
+  }
   // nginx's $server_name is the matched server block; the Host without its port is the
   // closest a passive observer gets.
   std::string_view host = header_or_empty("host");

@@ -17,6 +17,8 @@
 
 #include "capture/live_source.hpp"
 #include "capture/pcap_file_source.hpp"
+#include "join/join_config.hpp"
+#include "pipeline/gateway_detection.hpp"
 #include "config/cli.hpp"
 #include "config/config_updates.hpp"
 #include "config/privileges.hpp"
@@ -388,6 +390,24 @@ int run_offpath(int argc, char** argv) {
     return 0;
   }
   for (const auto& s : parsed->settings) spdlog::debug("setting {} = {} ({})", s.key, s.value, s.origin);
+
+  // The gateway view: --gateway, or in a replay of a file the gateways found in it.
+  if (config.gateway.addresses.empty() && !live && config.read_file != "-") {
+    for (const IpAddress& a : detect_gateways(
+             config.read_file,
+             PcapFileSource::replay_filter(config.live.filter, config.live.ports))) {
+      config.gateway.addresses.push_back(a.to_string());
+    }
+    std::string found;
+    for (const auto& a : config.gateway.addresses) found += (found.empty() ? "" : ", ") + a;
+    if (!found.empty()) spdlog::info("gateway addresses found in the capture: {}", found);
+  }
+  if (auto join = join_setup(config.gateway); !join) {
+    return usage_error(join.error().message);
+  } else if (!join->gateways.empty()) {
+    // A refused or unanswered connect to a backend is an upstream attempt.
+    config.filter.connect_failures = true;
+  }
 
   Result<std::unique_ptr<Source>> source = make_error("no input");
   if (!live) {

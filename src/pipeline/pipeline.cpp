@@ -35,6 +35,26 @@ void add(OutputCounters& into, const OutputCounters& c) {
   into.reloads += c.reloads;
 }
 
+void add(JoinCounters& into, const JoinCounters& c) {
+  into.joined += c.joined;
+  into.joined_upstream += c.joined_upstream;
+  into.unjoined_client += c.unjoined_client;
+  into.unjoined_upstream += c.unjoined_upstream;
+  into.ambiguous += c.ambiguous;
+  into.retries += c.retries;
+  into.rewrites_learned += c.rewrites_learned;
+  into.overflows += c.overflows;
+  into.left_out += c.left_out;
+  into.pending += c.pending;
+  into.pending_bytes += c.pending_bytes;
+}
+
+void add(PipelineCounters& into, const JoinStageCounters& c) {
+  into.join = true;
+  add(into.join_counters, c.join);
+  add(into.output, c.output);
+}
+
 void add(PipelineCounters& into, const LaneCounters& lane) {
   add(into.worker, lane.worker);
   add(into.output, lane.output);
@@ -51,13 +71,28 @@ void add(PipelineCounters& into, const WorkerLane& lane) {
 
 Pipeline::Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live) {
   const unsigned workers = config.workers < 1 ? 1 : config.workers;
+  auto setup = join_setup(config.gateway);
+  const bool join = setup && !setup->gateways.empty();
   if (workers == 1) {
-    inline_ = std::make_unique<WorkerLane>(config, classify, sink);
+    if (!join) {
+      inline_ = std::make_unique<WorkerLane>(config, classify, sink);
+      return;
+    }
+    // The lane's sink buffer exists only once the lane does: the stage is made after it
+    // and writes through the same buffer, which keeps the records' order deterministic.
+    join_ = std::make_unique<JoinStage>(config, std::move(*setup), classify, sink, 1, false, live);
+    inline_ = std::make_unique<WorkerLane>(config, classify, sink, join_.get(), 0);
+    join_->use_sink(inline_->output_sink(sink));
     return;
+  }
+  if (join) {
+    join_ = std::make_unique<JoinStage>(config, std::move(*setup), classify, sink, workers, true,
+                                        live);
   }
   std::vector<SpscQueue<SegmentBatch>*> queues;
   for (unsigned i = 0; i < workers; ++i) {
-    threads_.push_back(std::make_unique<WorkerThread>(config, classify, sink, live));
+    threads_.push_back(
+        std::make_unique<WorkerThread>(config, classify, sink, live, join_.get(), i));
     queues.push_back(&threads_.back()->queue());
   }
   dispatcher_ = std::make_unique<Dispatcher>(std::move(queues), live);
@@ -92,6 +127,7 @@ void Pipeline::on_frame(const Frame& frame) {
   if (outcome != DecodeOutcome::Tcp) return;
   if (inline_) {
     inline_->worker().on_segment(seg);
+    if (join_) join_->on_time(0, seg.ts);
   } else {
     dispatcher_->dispatch(seg);
   }
@@ -101,6 +137,7 @@ void Pipeline::on_idle(Timestamp now) {
   publish_capture_counters(false);
   if (inline_) {
     inline_->worker().on_time(now);
+    if (join_) join_->on_time(0, now);
     inline_->flush_output();
   } else {
     dispatcher_->tick(now);
@@ -112,12 +149,14 @@ void Pipeline::finish(Outcome why) {
   finished_ = true;
   if (inline_) {
     inline_->worker().finish_all(why, last_ts_);
+    if (join_) join_->finish();
     inline_->flush_output();
     publish_capture_counters(true);
     return;
   }
   dispatcher_->finish(why, last_ts_);
   for (auto& t : threads_) t->join();
+  if (join_) join_->finish();
   publish_capture_counters(true);
 }
 
@@ -130,6 +169,10 @@ PipelineCounters Pipeline::live_counters() const {
   }
   c.queue_drops = capture.queue_drops;
   LaneCounters lane;
+  if (join_) {
+    JoinStageCounters j;
+    if (join_->live_counters(j)) add(c, j);
+  }
   if (inline_) {
     if (inline_->published_counters(lane)) add(c, lane);
     return c;
@@ -155,6 +198,7 @@ PipelineCounters Pipeline::checkpoint() {
 PipelineCounters Pipeline::counters() const {
   PipelineCounters c;
   c.decode = decoder_.counts();
+  if (join_) add(c, join_->counters());
   if (inline_) {
     add(c, *inline_);
     return c;
@@ -220,6 +264,15 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
        num(w.connections.late_responses) + " resyncs=" + num(h.resyncs) +
        " skipped_bytes=" + num(h.sync_skipped_bytes) + " tunnel_bytes=" + num(h.tunnel_bytes) +
        " unparsed_bytes=" + num(h.failed_bytes) + " chunk_ext_bytes=" + num(h.chunk_ext_bytes));
+  if (p.join) {
+    const auto& j = p.join_counters;
+    line("join joined=" + num(j.joined) + " joined_upstream=" + num(j.joined_upstream) +
+         " unjoined_client=" + num(j.unjoined_client) + " unjoined_upstream=" +
+         num(j.unjoined_upstream) + " ambiguous=" + num(j.ambiguous) + " retries=" +
+         num(j.retries) + " rewrites_learned=" + num(j.rewrites_learned) + " overflows=" +
+         num(j.overflows) + " left_out=" + num(j.left_out) + " window=" + num(j.pending) +
+         " window_bytes=" + num(j.pending_bytes));
+  }
   if (p.workers > 1) {
     std::uint64_t drops = 0;
     std::string per_worker;

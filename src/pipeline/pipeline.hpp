@@ -28,6 +28,7 @@
 #include "metrics/snapshot.hpp"
 #include "output/sink.hpp"
 #include "pipeline/exchange_output.hpp"
+#include "pipeline/join_stage.hpp"
 #include "pipeline/worker.hpp"
 #include "pipeline/worker_thread.hpp"
 
@@ -45,6 +46,8 @@ struct PipelineCounters {
   std::uint64_t records_shed = 0;    // exchange records not published to save memory
   std::uint64_t shedding_level = 0;  // current level, 0 = none (a gauge)
   std::uint64_t memory_bytes = 0;    // memory in use by the pipeline (a gauge)
+  bool join = false;                 // gateway addresses known: the join stage ran
+  JoinCounters join_counters;        // its counters (its exchanges are in `output`)
 };
 
 class Dispatcher;
@@ -53,6 +56,7 @@ class Pipeline final : public FrameHandler {
  public:
   // `live`: the source is a live capture (a full worker queue drops the segment instead
   // of waiting for the worker). config.workers (at least 1) sets the worker count.
+  // config.gateway.addresses (checked by join_setup()) turn the join stage on.
   Pipeline(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live);
   ~Pipeline() override;
   Pipeline(const Pipeline&) = delete;
@@ -76,6 +80,7 @@ class Pipeline final : public FrameHandler {
   void publish_capture_counters(bool final);
 
   Decoder decoder_;
+  std::unique_ptr<JoinStage> join_;                     // gateway addresses known
   std::unique_ptr<WorkerLane> inline_;                  // --workers 1
   std::vector<std::unique_ptr<WorkerThread>> threads_;  // --workers N > 1
   std::unique_ptr<Dispatcher> dispatcher_;

@@ -14,7 +14,7 @@ constexpr std::int64_t kFinishedLingerMicros = 10'000'000;
 
 }  // namespace
 
-Worker::Worker(const Config& config, ExchangeOutput& output)
+Worker::Worker(const Config& config, ExchangeHandler& output)
     : config_(config),
       output_(output) {
   limits_.max_body = config.record.max_body;

@@ -31,7 +31,7 @@ struct WorkerCounters {
 
 class Worker {
  public:
-  Worker(const Config& config, ExchangeOutput& output);
+  Worker(const Config& config, ExchangeHandler& output);
   void on_segment(const Segment& seg);
   // Advances packet time without a packet (live sources on an idle link).
   void on_time(Timestamp now);
@@ -40,6 +40,7 @@ class Worker {
 
   WorkerCounters counters() const;
   std::size_t active_flows() const { return table_.size(); }
+  Timestamp now() const { return now_; }
 
  private:
   using Table = FlowTable<std::optional<Connection>>;  // connections live in the table's entries
@@ -48,7 +49,7 @@ class Worker {
   void evict_oldest(Timestamp now);
 
   const Config& config_;
-  ExchangeOutput& output_;
+  ExchangeHandler& output_;
   std::unique_ptr<ConnectFailureDetector> connect_failures_;  // --connect-failures
   ParserLimits limits_;
   Table table_;

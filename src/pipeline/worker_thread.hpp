@@ -30,6 +30,7 @@
 #include "output/file_sink.hpp"
 #include "output/sink.hpp"
 #include "pipeline/exchange_output.hpp"
+#include "pipeline/join_stage.hpp"
 #include "pipeline/worker.hpp"
 
 namespace offpath {
@@ -62,15 +63,25 @@ struct LaneCounters {
   std::size_t active_flows = 0;
 };
 
+// A FileSink gets a private FileSinkBuffer in `buffer`, returned; other sinks are returned.
+Sink& buffered_sink(std::unique_ptr<FileSinkBuffer>& buffer, Sink& sink);
+
 class WorkerLane {
  public:
   // A FileSink gets a private FileSinkBuffer per lane; other sinks are written directly.
-  WorkerLane(const Config& config, const ClassifyOptions& classify, Sink& sink);
+  // With a join stage (gateway addresses known), exchanges of gateway legs go to it as
+  // lane number `index`.
+  WorkerLane(const Config& config, const ClassifyOptions& classify, Sink& sink,
+             JoinStage* join = nullptr, unsigned index = 0);
   Worker& worker() { return worker_; }
   const Worker& worker() const { return worker_; }
   const ExchangeOutput& output() const { return output_; }
   // Hands buffered records to the FileSink (nothing to do for other sinks).
   void flush_output();
+  // The sink this lane's records go through: its buffer, or `shared` without one.
+  Sink& output_sink(Sink& shared);
+  // Tells the join stage (if any) the packet time the worker reached.
+  void report_time();
   bool has_buffered_output() const { return buffer_ && !buffer_->empty(); }
   // Copies the counters for the metrics thread: try_publish (never waits) from the
   // lane's own thread; `final` waits (finish).
@@ -82,6 +93,9 @@ class WorkerLane {
   SnapshotSlot<LaneCounters> published_;
   std::unique_ptr<FileSinkBuffer> buffer_;
   ExchangeOutput output_;
+  std::unique_ptr<JoinFeed> feed_;
+  JoinStage* join_;
+  unsigned index_;
   Worker worker_;
 };
 
@@ -91,7 +105,8 @@ class WorkerThread {
 
   // `live`: hand output to the sink whenever the queue runs dry, so that records of a
   // quiet link do not wait for a full buffer.
-  WorkerThread(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live);
+  WorkerThread(const Config& config, const ClassifyOptions& classify, Sink& sink, bool live,
+               JoinStage* join = nullptr, unsigned index = 0);
   ~WorkerThread();
   WorkerThread(const WorkerThread&) = delete;
   WorkerThread& operator=(const WorkerThread&) = delete;

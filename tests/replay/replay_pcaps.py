@@ -4,7 +4,9 @@
 connection, method, URI, final status and outcome. (For parse errors the method and URI
 are what offpath could salvage of bytes that are not HTTP, so only the outcome counts.)
 An expected row may also give "anomalies" (the sorted list) and "failed"; they are then
-compared too.
+compared too. Gateway captures (both legs of a gateway in one capture) may give the
+gateway view: "leg", "failure_origin", "error_type" and "tries" (the joined upstream
+attempts as [addr, status, outcome]); those given are compared.
 Usage: replay_pcaps.py --bin offpath --dir pcaps [NAME ...]
 """
 import argparse
@@ -39,6 +41,11 @@ def actual(binary, capture, extra):
             "uri_truncated": "uri_truncated" in rec["anomalies"],
             "anomalies": sorted(rec["anomalies"]),
             "failed": rec["failed"],
+            "leg": rec.get("leg"),
+            "failure_origin": rec.get("failure_origin"),
+            "error_type": rec["error_type"],
+            "tries": [[t["addr"], t["status"], t["outcome"]]
+                      for t in (rec.get("upstream") or {}).get("tries", [])],
         })
     return rows
 
@@ -55,6 +62,10 @@ def comparable(row, expected_row):
             key += (tuple(sorted(row.get("anomalies", []))),)
         if "failed" in expected_row:
             key += (row.get("failed"),)
+        for field in ("leg", "failure_origin", "error_type", "tries"):
+            if field in expected_row:
+                value = row.get(field)
+                key += ((field, tuple(map(tuple, value)) if field == "tries" else value),)
     return key
 
 

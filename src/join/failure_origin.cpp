@@ -1,0 +1,27 @@
+#include "join/failure_origin.hpp"
+
+namespace offpath {
+
+bool unanswered(const UpstreamTry& attempt) { return attempt.status == 0; }
+
+FailureOrigin failure_origin(const Exchange& client, const std::vector<UpstreamTry>& tries,
+                             bool failed_status) {
+  const int status = client.response ? client.response->status : 0;
+  if (status == 0) {
+    // No response: the client closed or reset first (a capture that ended or a timeout
+    // says nothing about who gave up).
+    if (client.outcome == Outcome::ConnectionClosed || client.outcome == Outcome::ConnectionReset) {
+      return FailureOrigin::Client;
+    }
+    return FailureOrigin::None;
+  }
+  if (status == 499) return FailureOrigin::Client;
+  if (!failed_status) return FailureOrigin::None;
+  if (tries.empty()) return FailureOrigin::Gateway;
+  const UpstreamTry& last = tries.back();
+  if (last.status == status) return FailureOrigin::Upstream;
+  if (last.status == 0 && last.outcome == Outcome::ConnectionReset) return FailureOrigin::Upstream;
+  return FailureOrigin::Gateway;
+}
+
+}  // namespace offpath

@@ -1,0 +1,98 @@
+// JoinWindow: the join stage's pending state and its decisions. Fed every exchange of a
+// gateway leg (client or upstream; see gateway_set.hpp) and the watermark (the packet
+// time every worker has reached); hands each exchange on, once decided, to the next
+// handler (classification and output) with its gateway view filled in:
+//   - a client-leg exchange waits until the watermark passes its end by the settle time
+//     (--join-settle), so that attempts emitted later still arrive (an attempt the gateway
+//     gave up on is emitted only when its late answer or reset comes), then takes the
+//     upstream attempts the evidence gives it (join_evidence.hpp), in order, and its
+//     failure origin (failure_origin.hpp);
+//   - an upstream-leg exchange waits for the client exchange it served; joined, it is not
+//     handed on by itself (unless --legs upstream|all); still unjoined when the watermark
+//     passes its end by the join window, it is handed on alone with "leg": "upstream".
+// Bounded: at most max_exchanges exchanges and max_bytes (estimated) bytes wait; beyond,
+// the oldest is decided at once (counted as an overflow). Ambiguous evidence (an attempt
+// that fits several client exchanges, attempts that overlap) is counted and left unjoined.
+// Not thread-safe: one thread drives it (the capture thread with one worker, else under
+// the pipeline's join lock).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <string>
+
+#include "config/config.hpp"
+#include "exchange/classify.hpp"
+#include "exchange/exchange.hpp"
+#include "join/gateway_set.hpp"
+#include "join/join_evidence.hpp"
+
+namespace offpath {
+
+struct JoinOptions {
+  LegsMode legs = LegsMode::Joined;
+  std::string join_header;                 // --join-header, lower case; empty = none
+  PrefixRewrites rewrites;                 // --join-rewrite FROM=TO
+  std::int64_t window_micros = 10'000'000; // --join-window: how long an attempt waits
+  std::int64_t settle_micros = 3'000'000;  // --join-settle: how long a client exchange waits
+  std::size_t max_exchanges = 65536;       // --join-max-pending
+  std::uint64_t max_bytes = 64ull << 20;   // --join-max-bytes
+};
+
+struct JoinCounters {
+  std::uint64_t joined = 0;              // client exchanges with at least one attempt
+  std::uint64_t joined_upstream = 0;     // upstream exchanges attached to a client one
+  std::uint64_t unjoined_client = 0;     // client exchanges without any attempt
+  std::uint64_t unjoined_upstream = 0;   // upstream exchanges that joined nothing
+  std::uint64_t ambiguous = 0;           // attempts left unjoined: fit several, or overlap
+  std::uint64_t retries = 0;             // attempts beyond the first of a client exchange
+  std::uint64_t rewrites_learned = 0;    // prefix swaps learned from joined pairs
+  std::uint64_t overflows = 0;           // decided early: pending count or bytes at the limit
+  std::uint64_t left_out = 0;            // not published because of --legs
+  std::uint64_t pending = 0;             // exchanges waiting now (a gauge)
+  std::uint64_t pending_bytes = 0;       // their estimated bytes (a gauge)
+};
+
+class JoinWindow {
+ public:
+  // `classify`: to know which client statuses are failures (failure origin).
+  JoinWindow(JoinOptions options, ClassifyOptions classify, ExchangeHandler& out);
+  // An exchange of a gateway leg; `leg` is not None.
+  void on_exchange(Exchange&& ex, Leg leg, Timestamp watermark);
+  // Decides what the watermark allows.
+  void advance(Timestamp watermark);
+  // End of the run: decides everything.
+  void finish();
+  const JoinCounters& counters() const { return counters_; }
+  // Estimated bytes held (for a memory budget).
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  struct Pending {
+    Exchange ex;
+    std::string id;        // request id; empty if none
+    std::uint64_t bytes = 0;
+  };
+  void decide_client(Pending& client);
+  void expire_upstream(Pending& up);
+  bool fits(const Pending& client, const Pending& up, bool learned_ok) const;
+  // Timing and method fit, and the targets differ by a prefix swap not known yet.
+  bool swap_fits(const Pending& client, const Pending& up) const;
+  bool fits_other_client(const Pending& client, const Pending& up) const;
+  void emit_upstream(Exchange&& ex, bool joined);
+  void shrink_to_limits();
+
+  JoinOptions options_;
+  ClassifyOptions classify_;
+  ExchangeHandler& out_;
+  std::deque<Pending> clients_;   // in arrival order
+  std::list<Pending> upstreams_;  // in arrival order; joined ones removed at once
+  std::uint64_t bytes_ = 0;
+  JoinCounters counters_;
+};
+
+// Estimated memory of an exchange held in the window.
+std::uint64_t estimated_bytes(const Exchange& ex);
+
+}  // namespace offpath

@@ -1,0 +1,55 @@
+// Failure origin: who produced the failure, one row per rule.
+#include "join/failure_origin.hpp"
+
+#include <gtest/gtest.h>
+
+#include "join_fixtures.hpp"
+
+namespace offpath {
+namespace {
+
+using namespace join_test;
+
+UpstreamTry attempt(int status, Outcome outcome = Outcome::Complete) {
+  UpstreamTry t;
+  t.status = status;
+  t.outcome = outcome;
+  return t;
+}
+
+TEST(FailureOrigin, Table) {
+  const Exchange ok = client_leg(1, {.status = 200});
+  const Exchange e404 = client_leg(1, {.status = 404});
+  const Exchange e502 = client_leg(1, {.status = 502});
+  const Exchange e504 = client_leg(1, {.status = 504});
+  const Exchange e413 = client_leg(1, {.status = 413});
+  const Exchange e499 = client_leg(1, {.status = 499});
+  const Exchange gone = client_leg(1, {.status = 0, .outcome = Outcome::ConnectionClosed});
+  const Exchange ended = client_leg(1, {.status = 0, .outcome = Outcome::CaptureEnded});
+
+  EXPECT_EQ(failure_origin(ok, {attempt(200)}, false), FailureOrigin::None);
+  EXPECT_EQ(failure_origin(e404, {attempt(404)}, true), FailureOrigin::Upstream);
+  EXPECT_EQ(failure_origin(e502, {attempt(502)}, true), FailureOrigin::Upstream);
+  EXPECT_EQ(failure_origin(e502, {attempt(0, Outcome::ConnectionReset)}, true),
+            FailureOrigin::Upstream);
+  EXPECT_EQ(failure_origin(e502, {attempt(0, Outcome::ConnectionRefused)}, true),
+            FailureOrigin::Gateway);
+  EXPECT_EQ(failure_origin(e504, {attempt(0, Outcome::Timeout)}, true), FailureOrigin::Gateway);
+  EXPECT_EQ(failure_origin(e502, {}, true), FailureOrigin::Gateway);  // no attempt
+  EXPECT_EQ(failure_origin(e413, {}, true), FailureOrigin::Gateway);
+  EXPECT_EQ(failure_origin(e502, {attempt(200)}, true), FailureOrigin::Gateway);  // not its status
+  EXPECT_EQ(failure_origin(e499, {attempt(0, Outcome::ConnectionClosed)}, true),
+            FailureOrigin::Client);
+  EXPECT_EQ(failure_origin(gone, {}, true), FailureOrigin::Client);
+  EXPECT_EQ(failure_origin(ended, {}, true), FailureOrigin::None);
+}
+
+TEST(FailureOrigin, UnansweredMeansNoStatusLine) {
+  EXPECT_TRUE(unanswered(attempt(0, Outcome::ConnectionRefused)));
+  EXPECT_TRUE(unanswered(attempt(0, Outcome::Timeout)));
+  EXPECT_TRUE(unanswered(attempt(0, Outcome::ConnectionReset)));
+  EXPECT_FALSE(unanswered(attempt(503)));
+}
+
+}  // namespace
+}  // namespace offpath

@@ -1,0 +1,371 @@
+// The join window on constructed exchanges: many overlapping connections, retries,
+// rewrites, request ids, ambiguity, legs whose other leg was never captured, --legs, the
+// settle time and the limits.
+#include "join/join_window.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "join_fixtures.hpp"
+
+namespace offpath {
+namespace {
+
+using namespace join_test;
+
+struct Collector final : ExchangeHandler {
+  std::vector<Exchange> out;
+  void on_exchange(Exchange&& ex) override { out.push_back(std::move(ex)); }
+  std::vector<const Exchange*> leg(Leg l) const {
+    std::vector<const Exchange*> v;
+    for (const auto& e : out) {
+      if (e.gateway && e.gateway->leg == l) v.push_back(&e);
+    }
+    return v;
+  }
+};
+
+JoinOptions options(LegsMode legs = LegsMode::Joined) {
+  JoinOptions o;
+  o.legs = legs;
+  o.settle_micros = 1'000'000;
+  o.window_micros = 10'000'000;
+  return o;
+}
+
+const Timestamp kLongAfter = ms(600'000);
+
+TEST(JoinWindow, OverlappingRequestsOnManyConnectionsJoinByTarget) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  constexpr int kN = 60;
+  // Request i: client leg from i*5 ms to i*5+40 ms, its attempt inside it; all overlap.
+  for (int i = 0; i < kN; ++i) {
+    const std::string uri = "/items?n=" + std::to_string(i);
+    const std::int64_t t = i * 5;
+    w.on_exchange(upstream_leg(static_cast<std::uint16_t>(20000 + i),
+                               {.uri = uri, .status = 200 + (i % 3), .req_start = t + 2,
+                                .req_end = t + 3, .resp_start = t + 20, .resp_end = t + 30}),
+                  Leg::Upstream, ms(t));
+  }
+  for (int i = kN - 1; i >= 0; --i) {  // clients in the reverse order
+    const std::string uri = "/items?n=" + std::to_string(i);
+    const std::int64_t t = i * 5;
+    w.on_exchange(client_leg(static_cast<std::uint16_t>(30000 + i),
+                             {.uri = uri, .status = 200 + (i % 3), .req_start = t, .req_end = t + 1,
+                              .resp_start = t + 31, .resp_end = t + 40}),
+                  Leg::Client, ms(400));
+  }
+  EXPECT_TRUE(out.out.empty());  // all still settling
+  w.advance(kLongAfter);
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), static_cast<std::size_t>(kN));
+  for (const Exchange* c : clients) {
+    ASSERT_EQ(c->gateway->tries.size(), 1u) << c->request->uri;
+    EXPECT_EQ(c->gateway->tries[0].uri, c->request->uri);
+    EXPECT_EQ(c->gateway->tries[0].status, c->response->status);
+    EXPECT_EQ(c->gateway->tries[0].addr.port, 8081);
+  }
+  EXPECT_TRUE(out.leg(Leg::Upstream).empty());  // joined ones are not published again
+  EXPECT_EQ(w.counters().joined, static_cast<std::uint64_t>(kN));
+  EXPECT_EQ(w.counters().joined_upstream, static_cast<std::uint64_t>(kN));
+  EXPECT_EQ(w.counters().ambiguous, 0u);
+  EXPECT_EQ(w.bytes(), 0u);
+}
+
+TEST(JoinWindow, IdenticalOverlappingRequestsAreAmbiguousNotGuessed) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  w.on_exchange(upstream_leg(20001, {.uri = "/same", .req_start = 3, .req_end = 4,
+                                     .resp_start = 10, .resp_end = 11}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20002, {.uri = "/same", .req_start = 5, .req_end = 6,
+                                     .resp_start = 12, .resp_end = 13}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/same", .req_start = 0, .req_end = 1,
+                                   .resp_start = 20, .resp_end = 21}),
+                Leg::Client, ms(0));
+  w.on_exchange(client_leg(30002, {.uri = "/same", .req_start = 1, .req_end = 2,
+                                   .resp_start = 22, .resp_end = 23}),
+                Leg::Client, ms(0));
+  w.finish();
+  for (const Exchange* c : out.leg(Leg::Client)) EXPECT_TRUE(c->gateway->tries.empty());
+  EXPECT_GE(w.counters().ambiguous, 2u);
+  EXPECT_EQ(w.counters().joined, 0u);
+  EXPECT_EQ(w.counters().unjoined_upstream, 2u);
+  EXPECT_EQ(out.leg(Leg::Upstream).size(), 2u);  // published alone
+}
+
+TEST(JoinWindow, RequestIdsTellIdenticalOverlappingRequestsApart) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  auto with_id = [](Spec s, const char* id) {
+    s.request_headers = {{"X-Request-ID", id}};
+    return s;
+  };
+  w.on_exchange(upstream_leg(20001, with_id({.uri = "/same", .status = 201, .req_start = 3,
+                                             .req_end = 4, .resp_start = 10, .resp_end = 11},
+                                            "b")),
+                Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20002, with_id({.uri = "/same", .status = 202, .req_start = 5,
+                                             .req_end = 6, .resp_start = 12, .resp_end = 13},
+                                            "a")),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, with_id({.uri = "/same", .status = 202, .req_start = 0,
+                                           .req_end = 1, .resp_start = 20, .resp_end = 21},
+                                          "a")),
+                Leg::Client, ms(0));
+  w.on_exchange(client_leg(30002, with_id({.uri = "/same", .status = 201, .req_start = 1,
+                                           .req_end = 2, .resp_start = 22, .resp_end = 23},
+                                          "b")),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 2u);
+  for (const Exchange* c : clients) {
+    ASSERT_EQ(c->gateway->tries.size(), 1u);
+    EXPECT_EQ(c->gateway->tries[0].status, c->response->status);
+  }
+  EXPECT_EQ(w.counters().ambiguous, 0u);
+}
+
+TEST(JoinWindow, RetriesJoinInOrder) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  // A refused connect to one backend, a 502 from another, then a 200 from a third.
+  w.on_exchange(refused(20001, 3), Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20002, {.uri = "/r", .status = 502, .req_start = 4, .req_end = 5,
+                                     .resp_start = 6, .resp_end = 7}, kBackendB),
+                Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20003, {.uri = "/r", .status = 200, .req_start = 8, .req_end = 9,
+                                     .resp_start = 10, .resp_end = 11}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/r", .status = 200, .req_start = 0, .req_end = 1,
+                                   .resp_start = 12, .resp_end = 13}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 1u);
+  const auto& tries = clients[0]->gateway->tries;
+  ASSERT_EQ(tries.size(), 3u);
+  EXPECT_EQ(tries[0].outcome, Outcome::ConnectionRefused);
+  EXPECT_EQ(tries[0].addr.port, 8089);
+  EXPECT_EQ(tries[1].status, 502);
+  EXPECT_EQ(tries[2].status, 200);
+  EXPECT_EQ(w.counters().retries, 2u);
+  EXPECT_EQ(clients[0]->gateway->failure_origin, FailureOrigin::None);
+}
+
+TEST(JoinWindow, OverlappingAttemptsAreNoRetries) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  w.on_exchange(upstream_leg(20001, {.uri = "/r", .req_start = 3, .req_end = 4,
+                                     .resp_start = 8, .resp_end = 9}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20002, {.uri = "/r", .req_start = 5, .req_end = 6,
+                                     .resp_start = 10, .resp_end = 11}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/r", .req_start = 0, .req_end = 1,
+                                   .resp_start = 12, .resp_end = 13}),
+                Leg::Client, ms(0));
+  w.finish();
+  EXPECT_TRUE(out.leg(Leg::Client)[0]->gateway->tries.empty());
+  EXPECT_EQ(w.counters().ambiguous, 2u);
+}
+
+TEST(JoinWindow, RewriteLearnedFromAnUnambiguousPairThenUsed) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  w.on_exchange(upstream_leg(20001, {.uri = "/v1/items?n=1", .req_start = 3, .req_end = 4,
+                                     .resp_start = 8, .resp_end = 9}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/api/items?n=1", .req_start = 0, .req_end = 1,
+                                   .resp_start = 10, .resp_end = 11}),
+                Leg::Client, ms(0));
+  w.advance(ms(5'000));
+  ASSERT_EQ(out.leg(Leg::Client).size(), 1u);
+  EXPECT_EQ(out.leg(Leg::Client)[0]->gateway->tries.size(), 1u);
+  EXPECT_EQ(w.counters().rewrites_learned, 1u);
+  // Two overlapping requests now join by the learned swap.
+  w.on_exchange(upstream_leg(20002, {.uri = "/v1/orders", .req_start = 6003, .req_end = 6004,
+                                     .resp_start = 6008, .resp_end = 6009}),
+                Leg::Upstream, ms(6000));
+  w.on_exchange(upstream_leg(20003, {.uri = "/v1/users", .req_start = 6004, .req_end = 6005,
+                                     .resp_start = 6009, .resp_end = 6010}),
+                Leg::Upstream, ms(6000));
+  w.on_exchange(client_leg(30002, {.uri = "/api/users", .req_start = 6000, .req_end = 6001,
+                                   .resp_start = 6012, .resp_end = 6013}),
+                Leg::Client, ms(6000));
+  w.on_exchange(client_leg(30003, {.uri = "/api/orders", .req_start = 6001, .req_end = 6002,
+                                   .resp_start = 6011, .resp_end = 6012}),
+                Leg::Client, ms(6000));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 3u);
+  for (const Exchange* c : clients) {
+    ASSERT_EQ(c->gateway->tries.size(), 1u);
+    EXPECT_EQ("/api" + c->gateway->tries[0].uri.substr(3), c->request->uri);
+  }
+}
+
+TEST(JoinWindow, GivenRewriteJoinsFromTheStart) {
+  Collector out;
+  JoinOptions o = options();
+  ASSERT_TRUE(o.rewrites.add("/api=/v1"));
+  JoinWindow w(std::move(o), ClassifyOptions{}, out);
+  w.on_exchange(upstream_leg(20002, {.uri = "/v1/a", .req_start = 3, .req_end = 4,
+                                     .resp_start = 8, .resp_end = 9}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20003, {.uri = "/v1/b", .req_start = 4, .req_end = 5,
+                                     .resp_start = 9, .resp_end = 10}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30002, {.uri = "/api/b", .req_start = 0, .req_end = 1,
+                                   .resp_start = 12, .resp_end = 13}),
+                Leg::Client, ms(0));
+  w.on_exchange(client_leg(30003, {.uri = "/api/a", .req_start = 1, .req_end = 2,
+                                   .resp_start = 11, .resp_end = 12}),
+                Leg::Client, ms(0));
+  w.finish();
+  for (const Exchange* c : out.leg(Leg::Client)) {
+    ASSERT_EQ(c->gateway->tries.size(), 1u);
+    EXPECT_EQ(c->gateway->tries[0].uri.back(), c->request->uri.back());
+  }
+  EXPECT_EQ(w.counters().rewrites_learned, 0u);
+}
+
+TEST(JoinWindow, ALegWhoseOtherLegWasNeverCaptured) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  // A client exchange the gateway answered 502 with no attempt on the wire.
+  w.on_exchange(client_leg(30001, {.uri = "/x", .status = 502, .req_start = 0, .req_end = 1,
+                                   .resp_start = 5, .resp_end = 6}),
+                Leg::Client, ms(0));
+  // An attempt whose client exchange was never seen.
+  w.on_exchange(upstream_leg(20001, {.uri = "/y", .req_start = 100, .req_end = 101,
+                                     .resp_start = 105, .resp_end = 106}),
+                Leg::Upstream, ms(100));
+  w.advance(ms(2'000));  // past the settle time, not past the window
+  ASSERT_EQ(out.out.size(), 1u);
+  const Exchange& c = out.out[0];
+  EXPECT_EQ(c.gateway->leg, Leg::Client);
+  EXPECT_TRUE(c.gateway->tries.empty());
+  EXPECT_EQ(c.gateway->failure_origin, FailureOrigin::Gateway);
+  EXPECT_EQ(classify(c, ClassifyOptions{}).error_type, ErrorType::BackendUnavailable);
+  w.advance(ms(10'200));  // past the window: the attempt alone
+  ASSERT_EQ(out.out.size(), 2u);
+  EXPECT_EQ(out.out[1].gateway->leg, Leg::Upstream);
+  EXPECT_FALSE(out.out[1].gateway->joined);
+  EXPECT_EQ(w.counters().unjoined_client, 1u);
+  EXPECT_EQ(w.counters().unjoined_upstream, 1u);
+}
+
+TEST(JoinWindow, ErrorTypeSaysWhoFailed) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  // The backend itself answers 503: a server error from upstream, not unavailability.
+  w.on_exchange(upstream_leg(20001, {.uri = "/u", .status = 503, .req_start = 3, .req_end = 4,
+                                     .resp_start = 8, .resp_end = 9}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/u", .status = 503, .req_start = 0, .req_end = 1,
+                                   .resp_start = 10, .resp_end = 11}),
+                Leg::Client, ms(0));
+  // The backend never answers: the gateway's 504.
+  w.on_exchange(upstream_leg(20002, {.uri = "/t", .status = 200, .req_start = 103,
+                                     .req_end = 104, .resp_start = 3000, .resp_end = 3001,
+                                     .outcome = Outcome::ConnectionReset}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30002, {.uri = "/t", .status = 504, .req_start = 100, .req_end = 101,
+                                   .resp_start = 1104, .resp_end = 1105}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 2u);
+  EXPECT_EQ(clients[0]->gateway->failure_origin, FailureOrigin::Upstream);
+  EXPECT_EQ(classify(*clients[0], ClassifyOptions{}).error_type, ErrorType::ServerError);
+  ASSERT_EQ(clients[1]->gateway->tries.size(), 1u);
+  EXPECT_EQ(clients[1]->gateway->tries[0].status, 0);
+  EXPECT_EQ(clients[1]->gateway->tries[0].outcome, Outcome::Timeout);
+  EXPECT_EQ(clients[1]->gateway->failure_origin, FailureOrigin::Gateway);
+  EXPECT_EQ(classify(*clients[1], ClassifyOptions{}).error_type, ErrorType::BackendUnavailable);
+}
+
+TEST(JoinWindow, LegsChooseWhatIsPublished) {
+  using Published = std::pair<std::size_t, std::size_t>;  // client records, upstream records
+  auto run = [](LegsMode legs, JoinCounters& counters) {
+    Collector out;
+    JoinWindow w(options(legs), ClassifyOptions{}, out);
+    w.on_exchange(upstream_leg(20001, {.uri = "/j", .req_start = 3, .req_end = 4,
+                                       .resp_start = 8, .resp_end = 9}),
+                  Leg::Upstream, ms(0));
+    w.on_exchange(client_leg(30001, {.uri = "/j", .req_start = 0, .req_end = 1,
+                                     .resp_start = 10, .resp_end = 11}),
+                  Leg::Client, ms(0));
+    w.on_exchange(upstream_leg(20002, {.uri = "/alone", .req_start = 500, .req_end = 501,
+                                       .resp_start = 502, .resp_end = 503}),
+                  Leg::Upstream, ms(500));
+    w.finish();
+    counters = w.counters();
+    return Published(out.leg(Leg::Client).size(), out.leg(Leg::Upstream).size());
+  };
+  JoinCounters c;
+  EXPECT_EQ(run(LegsMode::Joined, c), Published(1, 1));
+  EXPECT_EQ(c.left_out, 0u);
+  EXPECT_EQ(run(LegsMode::Client, c), Published(1, 0));
+  EXPECT_EQ(c.left_out, 1u);
+  EXPECT_EQ(run(LegsMode::Upstream, c), Published(0, 2));
+  EXPECT_EQ(c.left_out, 1u);
+  EXPECT_EQ(run(LegsMode::All, c), Published(1, 2));
+}
+
+TEST(JoinWindow, BoundedByCountAndBytes) {
+  Collector out;
+  JoinOptions o = options();
+  o.max_exchanges = 16;
+  JoinWindow w(std::move(o), ClassifyOptions{}, out);
+  for (int i = 0; i < 100; ++i) {
+    w.on_exchange(upstream_leg(static_cast<std::uint16_t>(20000 + i),
+                               {.uri = "/n" + std::to_string(i), .req_start = i, .req_end = i,
+                                .resp_start = i + 1, .resp_end = i + 1}),
+                  Leg::Upstream, ms(0));
+    EXPECT_LE(w.counters().pending, 16u);
+  }
+  EXPECT_EQ(w.counters().overflows, 84u);
+  EXPECT_EQ(out.out.size(), 84u);
+  EXPECT_GT(w.bytes(), 16 * sizeof(Exchange));
+  w.finish();
+  EXPECT_EQ(w.bytes(), 0u);
+  EXPECT_EQ(out.out.size(), 100u);
+
+  Collector out2;
+  JoinOptions small = options();
+  small.max_bytes = 4 * estimated_bytes(upstream_leg(1, {.uri = "/n0"}));
+  JoinWindow w2(std::move(small), ClassifyOptions{}, out2);
+  for (int i = 0; i < 20; ++i) {
+    w2.on_exchange(upstream_leg(static_cast<std::uint16_t>(20000 + i), {.uri = "/n0"}),
+                   Leg::Upstream, ms(0));
+    EXPECT_LE(w2.bytes(), 4 * estimated_bytes(upstream_leg(1, {.uri = "/n0"})) + 64);
+  }
+  EXPECT_GE(w2.counters().overflows, 15u);
+}
+
+TEST(JoinWindow, ClientWaitsForTheSettleTime) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  w.on_exchange(client_leg(30001, {.uri = "/s", .req_start = 0, .req_end = 1, .resp_start = 10,
+                                   .resp_end = 11}),
+                Leg::Client, ms(11));
+  w.advance(ms(1'010));
+  EXPECT_TRUE(out.out.empty());
+  // An attempt reported late (another worker) still joins within the settle time.
+  w.on_exchange(upstream_leg(20001, {.uri = "/s", .req_start = 2, .req_end = 3,
+                                     .resp_start = 5, .resp_end = 6}),
+                Leg::Upstream, ms(1'010));
+  w.advance(ms(1'011));
+  ASSERT_EQ(out.out.size(), 1u);
+  EXPECT_EQ(out.out[0].gateway->tries.size(), 1u);
+}
+
+}  // namespace
+}  // namespace offpath
