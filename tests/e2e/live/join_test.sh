@@ -12,7 +12,8 @@
 # Usage: join_test.sh OFFPATH_BINARY nginx|haproxy ids|timing pcap|ebpf WORKERS [RATE] [SECONDS]
 #   RATE is the pace of the load (default 2100 req/s); the gateway must log at least
 #   JOIN_MIN_RATE (default 2000) requests per second, measured from its own log.
-#   ids     the gateway sends its request id upstream (X-Request-ID): the join has an id
+#   ids     the gateway sends its request id upstream and back to the client in the
+#           response (X-Request-ID): both legs carry it, the join has an id to go by
 #   timing  no id header: the join has only timing, method and URI
 # What the gateways do (see the configs below): a keep-alive pool of both backends, /api/
 # rewritten to /v1/, /retry/ on an upstream whose first server is the closed port (nginx
@@ -51,7 +52,7 @@ start_backend_at 198.51.100.3 B
 # --- the gateway ---------------------------------------------------------------------------
 if [[ $GATEWAY == nginx ]]; then
   id_header=""
-  [[ $IDS == ids ]] && id_header='proxy_set_header X-Request-ID $request_id;'
+  [[ $IDS == ids ]] && id_header='proxy_set_header X-Request-ID $request_id; add_header X-Request-ID $request_id always;'
   write_nginx_conf <<NGINX
   log_format join '\$msec \$request_time \$remote_addr:\$remote_port \$request_id "\$request_method \$request_uri" \$status '
                   '"\$upstream_addr" "\$upstream_status" "\$upstream_response_time" '
@@ -80,7 +81,8 @@ NGINX
   GATEWAY_LOG=$WORK/access.log
 else
   id_header=""
-  [[ $IDS == ids ]] && id_header='unique-id-header X-Request-ID'
+  [[ $IDS == ids ]] && id_header='unique-id-header X-Request-ID
+  http-after-response set-header X-Request-ID %[unique-id]'
   cat >"$WORK/haproxy.cfg" <<HAPROXY
 global
   log stdout format raw local0
@@ -129,7 +131,8 @@ OFFPATH_ARGS=(-i g0 -i g1 --capture "$BACKEND" --workers "$WORKERS" --publish al
               --headers x-request-id,x-echo-uri,x-backend)
 CHECK_ARGS=()
 [[ $IDS == ids ]] && CHECK_ARGS+=(--ids)
-if "$BIN" --help 2>&1 | grep -q -- '--gateway'; then
+help=$("$BIN" --help 2>&1)  # (grep -q on a pipe would stop --help early: pipefail)
+if grep -q -- '--gateway' <<<"$help"; then
   OFFPATH_ARGS+=(--gateway 192.0.2.2 --gateway 198.51.100.1)
   CHECK_ARGS+=(--join)
 fi
@@ -154,6 +157,16 @@ in_c wrk -t"$THREADS" -c"$CONNECTIONS" -d"$((SECONDS_LOAD + 2))s" --timeout 5s \
 sed 's/^/  wrk: /' "$WORK/wrk.txt" | grep -E 'requests in|Requests/sec|errors|Non-2xx' || true
 
 sleep 1.5  # the last packets reach the ring; slow upstream answers end
+# offpath may still be working through packets it has queued: what it has not read when
+# SIGTERM comes is not in its output. Wait until its output has not grown for 3 s (at most
+# 60 s) and say how long that took.
+drain_start=$SECONDS; last=-1; still=0
+while (( still < 30 && SECONDS - drain_start < 60 )); do
+  size=$(stat -c %s "$WORK/run.jsonl")
+  if [[ $size == "$last" ]]; then still=$((still + 1)); else still=0; last=$size; fi
+  sleep 0.1
+done
+log "offpath's output settled $((SECONDS - drain_start)) s after the load (3 s of them quiet)"
 kill -TERM "$OFFPATH_PID"
 for _ in $(seq 300); do kill -0 "$OFFPATH_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$OFFPATH_PID" 2>/dev/null && fail "offpath did not exit within 30 s of SIGTERM"
