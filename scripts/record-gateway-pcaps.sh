@@ -14,6 +14,9 @@
 #   gateway-joined-ids     nginx sets X-Request-ID ($request_id) on the upstream request
 #                          and on the response to the client: the legs join by request id
 #   gateway-joined-timing  no request id anywhere: the legs join by timing, method, URI
+#   gateway-joined-load    no request id; 160 GETs, 16 at a time on their own connections,
+#                          each with its own target (/api/items?n=1..120 rewritten to
+#                          /v1/..., /ok?n=1..40): overlapping legs joined by timing and target
 # nginx's access log ($request_uri $status $upstream_addr $upstream_status) is written
 # next to each capture as pcaps/NAME.nginx.log, to check the joined records against.
 # The expected files are written by hand from offpath's output checked against that log
@@ -81,7 +84,9 @@ class H(http.server.BaseHTTPRequestHandler):
             pass
     def log_message(self, *a):
         pass
-http.server.ThreadingHTTPServer(("10.232.1.2", int(sys.argv[1])), H).serve_forever()
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # the load capture's 16 connects at once all get through
+Server(("10.232.1.2", int(sys.argv[1])), H).serve_forever()
 PY
 for port in 8081 8082; do
   timeout 300 ip netns exec "$ns_b" $py "$work/backend.py" $port &
@@ -132,10 +137,17 @@ EOF
   pids+=($dump)
   sleep 1
   local u=http://10.232.0.2:8080
-  ip netns exec "$ns_c" curl -sS --max-time 20 -o /dev/null -o /dev/null -o /dev/null \
-    -o /dev/null -o /dev/null -o /dev/null \
-    "$u/ok" "$u/missing" "$u/down/x" "$u/retry/x" "$u/api/items" "$u/slow" || true
-  sleep 3  # the backend's late answer to /slow, then quiet
+  if [[ $ids == load ]]; then
+    # 16 connections at once, each request its own target: many overlapping attempts.
+    ip netns exec "$ns_c" curl -sS --no-progress-meter --max-time 20 -Z --parallel-max 16 \
+      "$u/api/items?n=[1-120]" "$u/ok?n=[1-40]" >/dev/null || true
+    sleep 2
+  else
+    ip netns exec "$ns_c" curl -sS --max-time 20 -o /dev/null -o /dev/null -o /dev/null \
+      -o /dev/null -o /dev/null -o /dev/null \
+      "$u/ok" "$u/missing" "$u/down/x" "$u/retry/x" "$u/api/items" "$u/slow" || true
+    sleep 3  # the backend's late answer to /slow, then quiet
+  fi
   kill "$dump"; wait "$dump" 2>/dev/null || true
   kill "$nginx"; wait "$nginx" 2>/dev/null || true
   cp "$dir/cap.pcap" "$out/$name.pcap"
@@ -143,11 +155,12 @@ EOF
   echo "record-gateway-pcaps: $name: $(wc -l <"$dir/access.log") requests" >&2
 }
 
-((${#names[@]})) || names=(gateway-joined-ids gateway-joined-timing)
+((${#names[@]})) || names=(gateway-joined-ids gateway-joined-timing gateway-joined-load)
 for n in "${names[@]}"; do
   case $n in
     gateway-joined-ids) record "$n" 1 ;;
     gateway-joined-timing) record "$n" 0 ;;
+    gateway-joined-load) record "$n" load ;;
     *) echo "record-gateway-pcaps: unknown capture $n" >&2; exit 2 ;;
   esac
 done

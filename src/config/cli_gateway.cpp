@@ -11,8 +11,9 @@ void add_gateway_options(CLI::App& app, Config& c) {
   auto& g = c.gateway;
   const char* group = "Gateway view";
   app.add_option("--gateway", g.addresses,
-                 "A gateway address (repeatable, IPv4 or IPv6): joins each client-leg exchange "
-                 "with its upstream attempts; a replay without it detects them")
+                 "A gateway address (repeatable, IPv4 or IPv6; 'local' = this host's interface "
+                 "addresses): joins each client-leg exchange with its upstream attempts; a "
+                 "replay without it detects them")
       ->delimiter(',')
       ->group(group);
   app.add_option("--join-header", g.join_header,

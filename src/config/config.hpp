@@ -123,7 +123,7 @@ struct ServiceOptions {
 // The gateway view (src/join/, cli_gateway.cpp): which addresses are gateways and how the
 // exchanges of their two legs are joined.
 struct GatewayOptions {
-  std::vector<std::string> addresses;  // --gateway ADDR (repeatable); a replay detects them
+  std::vector<std::string> addresses;  // --gateway ADDR|local (repeatable); a replay detects them
   std::string join_header;             // --join-header NAME: a request id header
   std::vector<std::string> rewrites;   // --join-rewrite FROM=TO: a gateway's prefix swap
   LegsMode legs = LegsMode::Joined;    // --legs joined|client|upstream|all

@@ -20,6 +20,10 @@ namespace offpath {
 // "10.0.0.1" or "fd00::1" -> the address; nullopt if it is neither.
 std::optional<IpAddress> parse_ip_address(std::string_view text);
 
+// The addresses of this host's interfaces (getifaddrs), loopback left out: what
+// `--gateway local` stands for. Start-up thread.
+std::vector<IpAddress> local_addresses();
+
 class GatewaySet {
  public:
   void add(const IpAddress& addr) { addrs_.push_back(addr); }

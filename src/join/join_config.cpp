@@ -7,8 +7,14 @@ namespace offpath {
 Result<JoinSetup> join_setup(const GatewayOptions& options) {
   JoinSetup s;
   for (const auto& text : options.addresses) {
+    if (text == "local") {
+      for (const IpAddress& a : local_addresses()) {
+        if (!s.gateways.contains(a)) s.gateways.add(a);
+      }
+      continue;
+    }
     auto addr = parse_ip_address(text);
-    if (!addr) return make_error("--gateway " + text + ": not an IPv4 or IPv6 address");
+    if (!addr) return make_error("--gateway " + text + ": not an IPv4 or IPv6 address (or local)");
     if (!s.gateways.contains(*addr)) s.gateways.add(*addr);
   }
   for (const auto& spec : options.rewrites) {

@@ -67,14 +67,17 @@ void KongEncoder::encode(const Exchange& ex, const Classification& c, std::strin
     w.null();
   }
   // Joined (gateway view): what the last attempt requested from which backend, as Kong's
-  // upstream_uri (the target) and service, and the two together as upstream_url.
+  // upstream_uri (the target) and service, and the two together as upstream_url; an
+  // attempt that never connected sent no target.
   if (ex.gateway && !ex.gateway->tries.empty()) {
     const UpstreamTry& last = ex.gateway->tries.back();
-    w.field("upstream_uri", last.uri);
-    scratch_ = "http://";
-    scratch_ += last.addr.to_string();
-    scratch_ += last.uri;
-    w.field("upstream_url", scratch_);
+    if (!last.uri.empty()) {
+      w.field("upstream_uri", last.uri);
+      scratch_ = "http://";
+      scratch_ += last.addr.to_string();
+      scratch_ += last.uri;
+      w.field("upstream_url", scratch_);
+    }
     w.key("service");
     w.begin_object();
     scratch_ = last.addr.addr.to_string();

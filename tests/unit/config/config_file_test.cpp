@@ -81,6 +81,35 @@ TEST_F(ConfigLayers, PrecedenceFlagOverEnvOverFileOverDefault) {
   EXPECT_EQ(r->config.kafka.topic, "http-exchanges");  // derived after the layers
 }
 
+TEST_F(ConfigLayers, GatewayViewFromFlagsAndFile) {
+  auto r = parse({"-r", "x.pcap", "--gateway", "10.0.0.5", "--gateway", "fd00::5,10.0.0.6",
+                  "--join-header", "X-Trace", "--join-rewrite", "/api=/v1", "--legs", "all",
+                  "--join-window", "5", "--join-settle", "0.5", "--join-max-pending", "100",
+                  "--join-max-mb", "8"});
+  ASSERT_TRUE(r) << r.error().message;
+  const GatewayOptions& g = r->config.gateway;
+  EXPECT_EQ(g.addresses, (std::vector<std::string>{"10.0.0.5", "fd00::5", "10.0.0.6"}));
+  EXPECT_EQ(g.join_header, "X-Trace");
+  EXPECT_EQ(g.rewrites, (std::vector<std::string>{"/api=/v1"}));
+  EXPECT_EQ(g.legs, LegsMode::All);
+  EXPECT_EQ(g.window_s, 5);
+  EXPECT_EQ(g.settle_s, 0.5);
+  EXPECT_EQ(g.max_pending, 100u);
+  EXPECT_EQ(g.max_mb, 8u);
+  EXPECT_FALSE(parse({"-r", "x.pcap", "--legs", "both"}));
+
+  const std::string cfg = file("gateway: [10.0.0.7]\nlegs: client\njoin_rewrite: [/a=/b]\n");
+  auto f = parse({"-r", "x.pcap", "--config", cfg});
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->config.gateway.addresses, (std::vector<std::string>{"10.0.0.7"}));
+  EXPECT_EQ(f->config.gateway.legs, LegsMode::Client);
+  EXPECT_EQ(f->config.gateway.rewrites, (std::vector<std::string>{"/a=/b"}));
+  auto d = parse({"-r", "x.pcap"});
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->config.gateway.addresses.empty());  // no join unless given or found
+  EXPECT_EQ(d->config.gateway.legs, LegsMode::Joined);
+}
+
 TEST_F(ConfigLayers, LedgerIntervalAndCoverageTopic) {
   auto r = parse({"-r", "x.pcap"});
   ASSERT_TRUE(r) << r.error().message;

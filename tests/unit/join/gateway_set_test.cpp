@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "join/join_config.hpp"
 #include "join_fixtures.hpp"
 
@@ -43,6 +45,20 @@ TEST(GatewaySet, SetupChecksAddressesAndRewrites) {
   o.addresses = {"192.0.2.2"};
   o.rewrites = {"api-v1"};
   EXPECT_FALSE(join_setup(o));
+}
+
+TEST(GatewaySet, LocalStandsForThisHostsAddresses) {
+  const auto local = local_addresses();
+  for (const IpAddress& a : local) {
+    EXPECT_FALSE(a.version == 4 && a.bytes[0] == 127) << a.to_string();  // no loopback
+  }
+  GatewayOptions o;
+  o.addresses = {"local", "192.0.2.2"};
+  auto s = join_setup(o);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->gateways.addresses().size(),
+            local.size() + (std::find(local.begin(), local.end(), ip("192.0.2.2")) == local.end()));
+  for (const IpAddress& a : local) EXPECT_TRUE(s->gateways.contains(a));
 }
 
 TEST(GatewayDetector, FindsTheAddressThatServesAndOpens) {
