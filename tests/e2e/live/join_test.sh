@@ -21,7 +21,9 @@
 # (HAProxy: a server marked down by its health check), /slow past a 1 s read timeout,
 # backend answers 404/500/503 and resets in the status line or in the body.
 # Environment: JOIN_RATE, JOIN_SECONDS (defaults 2100 req/s for 10 s) as the arguments do;
-# JOIN_KEEP=DIR keeps the gateway's log, offpath's records and wrk's output there.
+# JOIN_KEEP=DIR keeps the gateway's log, offpath's records and wrk's output there;
+# JOIN_LEGS_ONLY=1 runs offpath without --gateway and checks the two legs apart (the same
+# load without the join stage, to compare).
 # Exit 0 on success, 1 on failure, 77 when it cannot run here (not root, tool missing).
 set -euo pipefail
 
@@ -132,7 +134,7 @@ OFFPATH_ARGS=(-i g0 -i g1 --capture "$BACKEND" --workers "$WORKERS" --publish al
 CHECK_ARGS=()
 [[ $IDS == ids ]] && CHECK_ARGS+=(--ids)
 help=$("$BIN" --help 2>&1)  # (grep -q on a pipe would stop --help early: pipefail)
-if grep -q -- '--gateway' <<<"$help"; then
+if [[ -z ${JOIN_LEGS_ONLY:-} ]] && grep -q -- '--gateway' <<<"$help"; then
   OFFPATH_ARGS+=(--gateway 192.0.2.2 --gateway 198.51.100.1)
   CHECK_ARGS+=(--join)
 fi
