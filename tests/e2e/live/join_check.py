@@ -190,6 +190,9 @@ class Figure:
 
     def show(self, limit):
         print(f"  {self.name:<34} {self.good}/{self.total} = {100 * self.ratio():.3f}%")
+        if self.bad:
+            paths = Counter(line.uri.split("?", 1)[0] for line, _ in self.bad)
+            print("      disagreements by path:", dict(paths.most_common()))
         for line, detail in self.bad[:limit]:
             print(f"      log: {line.raw}")
             print(f"      got: {detail}")
