@@ -20,7 +20,11 @@ FailureOrigin failure_origin(const Exchange& client, const std::vector<UpstreamT
   if (tries.empty()) return FailureOrigin::Gateway;
   const UpstreamTry& last = tries.back();
   if (last.status == status) return FailureOrigin::Upstream;
-  if (last.status == 0 && last.outcome == Outcome::ConnectionReset) return FailureOrigin::Upstream;
+  // A reset before any status line: the backend's doing, unless the gateway timed out
+  // (504) and reset the connection itself.
+  if (last.status == 0 && last.outcome == Outcome::ConnectionReset) {
+    return status == 504 ? FailureOrigin::Gateway : FailureOrigin::Upstream;
+  }
   return FailureOrigin::Gateway;
 }
 

@@ -1,7 +1,8 @@
 // Failure origin: who produced the failure a client-leg exchange shows, from the client
 // exchange and the upstream attempts joined to it:
 //   upstream  the backend answered the failure (the client got the status the last
-//             attempt got) or reset the connection;
+//             attempt got) or reset the connection (unless the gateway answered 504: a
+//             gateway that times out resets the connection itself);
 //   gateway   the gateway produced the status itself: no upstream attempt, the upstream
 //             refused, was unreachable or timed out, or a status of its own (413, 429,
 //             or any status the last attempt did not get);

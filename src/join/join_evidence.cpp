@@ -41,8 +41,7 @@ std::string_view request_id(const Exchange& ex, std::string_view join_header) {
 }
 
 bool answered_late(const Exchange& client, const Exchange& up) {
-  return client.response && up.response && up.outcome != Outcome::Complete &&
-         client.response->first_byte < up.response->first_byte;
+  return client.response && up.response && client.response->first_byte < up.response->first_byte;
 }
 
 bool timing_fits(const Exchange& client, const Exchange& up) {
@@ -83,6 +82,20 @@ bool PrefixRewrites::fits(std::string_view client, std::string_view up) const {
     if (a == b && boundary(a)) return true;
   }
   return false;
+}
+
+void PrefixRewrites::swapped(std::string_view target, bool upstream,
+                             std::vector<std::string>& out) const {
+  out.clear();
+  for (const auto& [from, to] : rewrites_) {
+    const std::string& have = upstream ? from : to;
+    const std::string& make = upstream ? to : from;
+    if (!target.starts_with(have)) continue;
+    const std::string_view rest = target.substr(have.size());
+    if (!boundary(rest)) continue;
+    out.push_back(make);
+    out.back() += rest;
+  }
 }
 
 bool PrefixRewrites::swap_of(std::string_view client, std::string_view up, std::string& from,

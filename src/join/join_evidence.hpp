@@ -23,11 +23,11 @@ namespace offpath {
 std::string_view request_id(const Exchange& ex, std::string_view join_header);
 
 // The upstream exchange `up` fits the timing of the client exchange `client`. An attempt
-// that was not complete and got its answer only after the client response started (the
-// gateway timed out, answered the client, and closed) fits too: see answered_late().
+// that got its answer only after the client response started (the gateway timed out,
+// answered the client, and closed) fits too: see answered_late().
 bool timing_fits(const Exchange& client, const Exchange& up);
-// `up` got its response only after `client`'s response started, and did not end whole:
-// for the gateway it went unanswered.
+// `up` got its response only after `client`'s response started: a gateway needs the
+// backend's status line before it answers, so for the gateway it went unanswered.
 bool answered_late(const Exchange& client, const Exchange& up);
 
 // Prefix swaps a gateway applies to request targets: "/api" -> "/v1" turns "/api/x" into
@@ -48,6 +48,9 @@ class PrefixRewrites {
   // Learns the swap between two targets of a joined pair; true if it was new.
   bool learn(std::string_view client, std::string_view up);
   std::size_t size() const { return rewrites_.size(); }
+  // The targets the known swaps make of a client target (`upstream` true), or the client
+  // targets they make an upstream target of (false); the target itself not included.
+  void swapped(std::string_view target, bool upstream, std::vector<std::string>& out) const;
 
  private:
   std::vector<std::pair<std::string, std::string>> rewrites_;

@@ -63,8 +63,10 @@ void JoinWindow::on_exchange(Exchange&& ex, Leg leg, Timestamp watermark) {
   bytes_ += p.bytes;
   if (leg == Leg::Client) {
     clients_.push_back(std::move(p));
+    index_client(clients_.back());
   } else {
     upstreams_.push_back(std::move(p));
+    index_upstream(std::prev(upstreams_.end()));
   }
   shrink_to_limits();
   advance(watermark);
@@ -80,8 +82,7 @@ void JoinWindow::shrink_to_limits() {
       decide_client(clients_.front());
       clients_.pop_front();
     } else {
-      expire_upstream(upstreams_.front());
-      upstreams_.pop_front();
+      expire_front_upstream();
     }
   }
   counters_.pending = clients_.size() + upstreams_.size();
@@ -96,8 +97,7 @@ void JoinWindow::advance(Timestamp watermark) {
   }
   while (!upstreams_.empty() &&
          upstreams_.front().ex.end().micros + options_.window_micros <= watermark.micros) {
-    expire_upstream(upstreams_.front());
-    upstreams_.pop_front();
+    expire_front_upstream();
   }
   counters_.pending = clients_.size() + upstreams_.size();
   counters_.pending_bytes = bytes_;
@@ -109,21 +109,106 @@ void JoinWindow::finish() {
     clients_.pop_front();
   }
   while (!upstreams_.empty()) {
-    expire_upstream(upstreams_.front());
-    upstreams_.pop_front();
+    expire_front_upstream();
   }
   counters_.pending = 0;
   counters_.pending_bytes = bytes_;
 }
 
+namespace {
+
+template <typename Map, typename Value>
+void erase_entry(Map& map, std::string_view key, const Value& value) {
+  auto [lo, hi] = map.equal_range(key);
+  for (auto i = lo; i != hi; ++i) {
+    if (i->second == value) {
+      map.erase(i);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void JoinWindow::index_upstream(It u) {
+  if (u->ex.request) {
+    upstream_by_target_.emplace(u->ex.request->uri, u);
+  } else {
+    connect_by_end_.emplace(u->ex.end().micros, u);
+  }
+  if (!u->id.empty()) upstream_by_id_.emplace(u->id, u);
+}
+
+void JoinWindow::unindex_upstream(It u) {
+  if (u->ex.request) {
+    erase_entry(upstream_by_target_, u->ex.request->uri, u);
+  } else {
+    auto [lo, hi] = connect_by_end_.equal_range(u->ex.end().micros);
+    for (auto i = lo; i != hi; ++i) {
+      if (i->second == u) {
+        connect_by_end_.erase(i);
+        break;
+      }
+    }
+  }
+  if (!u->id.empty()) erase_entry(upstream_by_id_, u->id, u);
+}
+
+void JoinWindow::index_client(const Pending& c) {
+  if (c.ex.request) client_by_target_.emplace(c.ex.request->uri, &c);
+}
+
+void JoinWindow::unindex_client(const Pending& c) {
+  if (c.ex.request) erase_entry(client_by_target_, c.ex.request->uri, &c);
+}
+
 bool JoinWindow::fits(const Pending& client, const Pending& up, bool any_uri) const {
   if (!client.id.empty() && !up.id.empty()) return client.id == up.id;
   if (!timing_fits(client.ex, up.ex)) return false;
-  if (!up.ex.request) return true;  // a connection attempt (refused, timed out): timing only
+  if (!up.ex.request) return false;  // a connection attempt: see attach_connects()
   const HttpMessage& c = *client.ex.request;
   const HttpMessage& u = *up.ex.request;
   if (c.method != u.method) return false;
   return any_uri || options_.rewrites.fits(c.uri, u.uri);
+}
+
+void JoinWindow::attach_connects(const Pending& client, std::vector<It>& chosen) {
+  // A connection attempt (a refused or unanswered connect) carries no target and no id.
+  // It is this client exchange's only when the gateway went on at once: its next attempt
+  // (or, without one, its response to the client) follows within kImmediateMicros, and it
+  // started after the client request's headers were complete. Others (a health check)
+  // stay unjoined.
+  if (!client.ex.request) return;
+  const Timestamp headers_done = client.ex.request->headers_end.micros != 0
+                                     ? client.ex.request->headers_end
+                                     : client.ex.request->first_byte;
+  Timestamp next;
+  if (!chosen.empty()) {
+    next = chosen.front()->ex.start();
+  } else if (client.ex.response) {
+    next = client.ex.response->first_byte;
+  } else {
+    return;
+  }
+  std::vector<It> before;
+  for (std::size_t n = 0; n < kMaxConnectsPerExchange; ++n) {
+    It best = upstreams_.end();
+    // Those that ended at most kImmediateMicros before `next`, the latest first.
+    auto i = connect_by_end_.upper_bound(next.micros);
+    while (i != connect_by_end_.begin()) {
+      --i;
+      if (next.micros - i->first > kImmediateMicros) break;
+      const It u = i->second;
+      if (u->ex.start() < headers_done) continue;
+      if (std::find(before.begin(), before.end(), u) != before.end()) continue;
+      best = u;
+      break;
+    }
+    if (best == upstreams_.end()) break;
+    before.push_back(best);
+    next = best->ex.start();
+  }
+  chosen.insert(chosen.begin(), before.rbegin(), before.rend());
 }
 
 bool JoinWindow::swap_fits(const Pending& client, const Pending& up) const {
@@ -134,39 +219,50 @@ bool JoinWindow::swap_fits(const Pending& client, const Pending& up) const {
 }
 
 bool JoinWindow::fits_other_client(const Pending& client, const Pending& up) const {
-  for (const Pending& other : clients_) {
-    if (&other != &client && fits(other, up, false)) return true;
+  // Only client exchanges whose target is the attempt's, or a known swap of it, can fit.
+  auto any_fits = [&](std::string_view target) {
+    auto [lo, hi] = client_by_target_.equal_range(target);
+    for (auto i = lo; i != hi; ++i) {
+      if (i->second != &client && fits(*i->second, up, false)) return true;
+    }
+    return false;
+  };
+  if (!up.ex.request) return false;
+  if (any_fits(up.ex.request->uri)) return true;
+  std::vector<std::string> sources;
+  options_.rewrites.swapped(up.ex.request->uri, false, sources);
+  for (const auto& t : sources) {
+    if (any_fits(t)) return true;
   }
   return false;
 }
 
 void JoinWindow::decide_client(Pending& client) {
-  using It = std::list<Pending>::iterator;
+  unindex_client(client);
   std::vector<It> chosen;
   if (!client.id.empty()) {
-    for (It u = upstreams_.begin(); u != upstreams_.end(); ++u) {
-      if (u->id == client.id) chosen.push_back(u);
-    }
-    if (!chosen.empty()) {
-      // Connection attempts carry no id: refused or unanswered connects in the same time
-      // that fit no other client exchange are this one's attempts too.
-      for (It u = upstreams_.begin(); u != upstreams_.end(); ++u) {
-        if (!u->ex.request && timing_fits(client.ex, u->ex) && !fits_other_client(client, *u)) {
-          chosen.push_back(u);
-        }
-      }
-    }
+    auto [lo, hi] = upstream_by_id_.equal_range(client.id);
+    for (auto i = lo; i != hi; ++i) chosen.push_back(i->second);
   }
   if (chosen.empty() && client.ex.request) {
     std::size_t ambiguous = 0;
-    for (It u = upstreams_.begin(); u != upstreams_.end(); ++u) {
-      if (!fits(client, *u, false)) continue;
-      if (fits_other_client(client, *u)) {
-        ++ambiguous;
-      } else {
-        chosen.push_back(u);
+    // Attempts with the client's target or a known swap of it.
+    auto consider = [&](std::string_view target) {
+      auto [lo, hi] = upstream_by_target_.equal_range(target);
+      for (auto i = lo; i != hi; ++i) {
+        const It u = i->second;
+        if (!fits(client, *u, false)) continue;
+        if (std::find(chosen.begin(), chosen.end(), u) != chosen.end()) continue;
+        if (fits_other_client(client, *u)) {
+          ++ambiguous;
+        } else {
+          chosen.push_back(u);
+        }
       }
-    }
+    };
+    consider(client.ex.request->uri);
+    options_.rewrites.swapped(client.ex.request->uri, true, swapped_);
+    for (const auto& t : swapped_) consider(t);
     if (chosen.empty() && ambiguous == 0) {
       // No known rewrite fits: one attempt that only this client exchange could have
       // made, its target a prefix swap of the client's, is joined and teaches the swap.
@@ -208,6 +304,7 @@ void JoinWindow::decide_client(Pending& client) {
     std::sort(chosen.begin(), chosen.end(),
               [](It a, It b) { return a->ex.start() < b->ex.start(); });
   }
+  attach_connects(client, chosen);
 
   GatewayView view;
   view.leg = Leg::Client;
@@ -231,6 +328,7 @@ void JoinWindow::decide_client(Pending& client) {
   }
   for (It u : chosen) {
     bytes_ -= u->bytes;
+    unindex_upstream(u);
     emit_upstream(std::move(u->ex), true);
     upstreams_.erase(u);
   }
@@ -243,10 +341,13 @@ void JoinWindow::decide_client(Pending& client) {
   }
 }
 
-void JoinWindow::expire_upstream(Pending& up) {
+void JoinWindow::expire_front_upstream() {
+  Pending& up = upstreams_.front();
   bytes_ -= up.bytes;
+  unindex_upstream(upstreams_.begin());
   ++counters_.unjoined_upstream;
   emit_upstream(std::move(up.ex), false);
+  upstreams_.pop_front();
 }
 
 void JoinWindow::emit_upstream(Exchange&& ex, bool joined) {

@@ -20,7 +20,11 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "config/config.hpp"
 #include "exchange/classify.hpp"
@@ -75,19 +79,36 @@ class JoinWindow {
     std::uint64_t bytes = 0;
   };
   void decide_client(Pending& client);
-  void expire_upstream(Pending& up);
+  void expire_front_upstream();  // the oldest attempt leaves unjoined
+  using It = std::list<Pending>::iterator;
+  static constexpr std::int64_t kImmediateMicros = 50'000;
+  static constexpr std::size_t kMaxConnectsPerExchange = 8;
   bool fits(const Pending& client, const Pending& up, bool learned_ok) const;
+  // Adds the connection attempts that led straight to `chosen` (or to the response).
+  void attach_connects(const Pending& client, std::vector<It>& chosen);
   // Timing and method fit, and the targets differ by a prefix swap not known yet.
   bool swap_fits(const Pending& client, const Pending& up) const;
   bool fits_other_client(const Pending& client, const Pending& up) const;
   void emit_upstream(Exchange&& ex, bool joined);
   void shrink_to_limits();
+  // Indexes of what waits, so that a decision looks up its candidates instead of
+  // walking the window: attempts by target, by id and (connection attempts) by end
+  // time, client exchanges by target.
+  void index_upstream(It u);
+  void unindex_upstream(It u);
+  void index_client(const Pending& c);
+  void unindex_client(const Pending& c);
 
   JoinOptions options_;
   ClassifyOptions classify_;
   ExchangeHandler& out_;
   std::deque<Pending> clients_;   // in arrival order
   std::list<Pending> upstreams_;  // in arrival order; joined ones removed at once
+  std::unordered_multimap<std::string_view, It> upstream_by_target_;
+  std::unordered_multimap<std::string_view, It> upstream_by_id_;
+  std::unordered_multimap<std::string_view, const Pending*> client_by_target_;
+  std::multimap<std::int64_t, It> connect_by_end_;  // connection attempts by end time
+  std::vector<std::string> swapped_;  // scratch
   std::uint64_t bytes_ = 0;
   JoinCounters counters_;
 };

@@ -35,6 +35,9 @@ TEST(FailureOrigin, Table) {
   EXPECT_EQ(failure_origin(e502, {attempt(0, Outcome::ConnectionRefused)}, true),
             FailureOrigin::Gateway);
   EXPECT_EQ(failure_origin(e504, {attempt(0, Outcome::Timeout)}, true), FailureOrigin::Gateway);
+  // A gateway that times out may reset the connection itself.
+  EXPECT_EQ(failure_origin(e504, {attempt(0, Outcome::ConnectionReset)}, true),
+            FailureOrigin::Gateway);
   EXPECT_EQ(failure_origin(e502, {}, true), FailureOrigin::Gateway);  // no attempt
   EXPECT_EQ(failure_origin(e413, {}, true), FailureOrigin::Gateway);
   EXPECT_EQ(failure_origin(e502, {attempt(200)}, true), FailureOrigin::Gateway);  // not its status

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include <chrono>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -156,6 +160,60 @@ TEST(JoinWindow, RetriesJoinInOrder) {
   EXPECT_EQ(tries[2].status, 200);
   EXPECT_EQ(w.counters().retries, 2u);
   EXPECT_EQ(clients[0]->gateway->failure_origin, FailureOrigin::None);
+}
+
+TEST(JoinWindow, ConnectAttemptsJoinOnlyWhereTheGatewayWentOnAtOnce) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  // A: refused, the gateway answers 502 at once. B: refused, then the next backend at
+  // once. C: a refused health check long before its attempt stays alone.
+  w.on_exchange(refused(20001, 3), Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/closed", .status = 502, .req_start = 0,
+                                   .req_end = 1, .resp_start = 4, .resp_end = 5}),
+                Leg::Client, ms(0));
+  w.on_exchange(refused(20002, 103), Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20003, {.uri = "/retry", .req_start = 104, .req_end = 105,
+                                     .resp_start = 106, .resp_end = 107}, kBackendB),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30002, {.uri = "/retry", .req_start = 100, .req_end = 101,
+                                   .resp_start = 108, .resp_end = 109}),
+                Leg::Client, ms(0));
+  w.on_exchange(refused(20004, 200), Leg::Upstream, ms(0));  // before C's request
+  w.on_exchange(upstream_leg(20005, {.uri = "/c", .req_start = 302, .req_end = 303,
+                                     .resp_start = 306, .resp_end = 307}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30003, {.uri = "/c", .req_start = 300, .req_end = 301,
+                                   .resp_start = 308, .resp_end = 309}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 3u);
+  ASSERT_EQ(clients[0]->gateway->tries.size(), 1u);
+  EXPECT_EQ(clients[0]->gateway->tries[0].outcome, Outcome::ConnectionRefused);
+  EXPECT_EQ(clients[0]->gateway->failure_origin, FailureOrigin::Gateway);
+  ASSERT_EQ(clients[1]->gateway->tries.size(), 2u);
+  EXPECT_EQ(clients[1]->gateway->tries[0].outcome, Outcome::ConnectionRefused);
+  EXPECT_EQ(clients[1]->gateway->tries[1].status, 200);
+  ASSERT_EQ(clients[2]->gateway->tries.size(), 1u);
+  EXPECT_EQ(clients[2]->gateway->tries[0].status, 200);
+  EXPECT_EQ(w.counters().unjoined_upstream, 1u);  // the health check
+}
+
+TEST(JoinWindow, AWholeAnswerAfterTheGatewayGaveUpIsNoStatus) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  w.on_exchange(upstream_leg(20001, {.uri = "/slow", .status = 200, .req_start = 2,
+                                     .req_end = 3, .resp_start = 3000, .resp_end = 3001}),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/slow", .status = 504, .req_start = 0, .req_end = 1,
+                                   .resp_start = 1003, .resp_end = 1004}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto& g = *out.leg(Leg::Client)[0]->gateway;
+  ASSERT_EQ(g.tries.size(), 1u);
+  EXPECT_EQ(g.tries[0].status, 0);
+  EXPECT_EQ(g.tries[0].outcome, Outcome::Timeout);
+  EXPECT_EQ(g.failure_origin, FailureOrigin::Gateway);
 }
 
 TEST(JoinWindow, OverlappingAttemptsAreNoRetries) {
@@ -348,6 +406,65 @@ TEST(JoinWindow, BoundedByCountAndBytes) {
     EXPECT_LE(w2.bytes(), 4 * estimated_bytes(upstream_leg(1, {.uri = "/n0"})) + 64);
   }
   EXPECT_GE(w2.counters().overflows, 15u);
+}
+
+TEST(JoinWindow, KeepsUpWithThousandsOfRequestsASecond) {
+  // 21,000 requests at 2,100 a second of packet time, each 30 ms long (about 64 in
+  // flight), each its own target, half of them rewritten /api/ -> /v1/; one in 35 is
+  // refused by its backend and answered 502 by the gateway. Fed in emission order: each
+  // attempt when its response ends, each client exchange when its response ends.
+  Collector out;
+  JoinOptions o = options();
+  o.settle_micros = 3'000'000;
+  JoinWindow w(std::move(o), ClassifyOptions{}, out);
+  constexpr int kRequests = 21'000;
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::int64_t, int>> events;  // (time us, +i upstream / -i-1 client)
+  for (int i = 0; i < kRequests; ++i) {
+    const std::int64_t t = static_cast<std::int64_t>(i) * 1'000'000 / 2100;
+    events.emplace_back(t + 25'000, i);
+    events.emplace_back(t + 30'000, -i - 1);
+  }
+  std::sort(events.begin(), events.end());
+  for (const auto& [when, what] : events) {
+    const bool up = what >= 0;
+    const int i = up ? what : -what - 1;
+    const std::int64_t t0 = static_cast<std::int64_t>(i) * 1'000'000 / 2100;
+    auto at = [t0](std::int64_t us) { return Timestamp{1'000'000'000 + t0 + us}; };
+    const bool refused_one = i % 35 == 0;
+    const std::string n = std::to_string(i);
+    if (up) {
+      Exchange e;
+      if (refused_one) {
+        e = refused(static_cast<std::uint16_t>(i), 0);
+        e.connection_start = at(2'000);
+      } else {
+        e = upstream_leg(static_cast<std::uint16_t>(i),
+                         {.uri = (i % 2 ? "/v1/items?n=" : "/ok?n=") + n});
+        e.request->first_byte = e.request->headers_end = e.request->last_byte = at(2'000);
+        e.response->first_byte = at(20'000);
+        e.response->last_byte = at(25'000);
+      }
+      w.on_exchange(std::move(e), Leg::Upstream, at(25'000));
+    } else {
+      Exchange e = client_leg(static_cast<std::uint16_t>(i),
+                              {.uri = (i % 2 ? "/api/items?n=" : "/ok?n=") + n,
+                               .status = refused_one ? 502 : 200});
+      e.request->first_byte = at(0);
+      e.request->headers_end = e.request->last_byte = at(1'000);
+      e.response->first_byte = at(refused_one ? 2'100 : 26'000);
+      e.response->last_byte = at(30'000);
+      w.on_exchange(std::move(e), Leg::Client, at(30'000));
+    }
+  }
+  w.finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("join of %d requests: %.3f s\n", kRequests, seconds);
+  EXPECT_EQ(w.counters().joined, static_cast<std::uint64_t>(kRequests));
+  EXPECT_EQ(w.counters().ambiguous, 0u);
+  EXPECT_EQ(w.counters().unjoined_upstream, 0u);
+  EXPECT_LT(seconds, 2.0);  // ten seconds of traffic in well under ten
 }
 
 TEST(JoinWindow, ClientWaitsForTheSettleTime) {
