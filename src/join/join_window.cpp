@@ -174,17 +174,24 @@ bool JoinWindow::fits(const Pending& client, const Pending& up, bool any_uri) co
 
 void JoinWindow::attach_connects(const Pending& client, std::vector<It>& chosen) {
   // A connection attempt (a refused or unanswered connect) carries no target and no id.
-  // It is this client exchange's only when the gateway went on at once: its next attempt
-  // (or, without one, its response to the client) follows within kImmediateMicros, and it
-  // started after the client request's headers were complete. Others (a health check)
-  // stay unjoined.
+  // A gateway opens it right after the client request arrived, and goes on from it at
+  // once, in the same turn of its event loop: its next attempt's connection (or, without
+  // one, its response to the client) starts within kImmediateMicros of the attempt. So an
+  // attempt joins when the chain from the client request's end through the connection
+  // attempts to the next attempt (or the response) has no gap wider than that, and each
+  // link is clearly the closest (its gap under half the next candidate's; else the
+  // attempts are ambiguous and left alone). Others (a health check) stay unjoined.
   if (!client.ex.request) return;
-  const Timestamp headers_done = client.ex.request->headers_end.micros != 0
-                                     ? client.ex.request->headers_end
-                                     : client.ex.request->first_byte;
+  const HttpMessage& req = *client.ex.request;
+  const Timestamp request_end = req.last_byte.micros != 0 ? req.last_byte : req.headers_end;
+  const Timestamp headers_done = req.headers_end.micros != 0 ? req.headers_end : req.first_byte;
   Timestamp next;
   if (!chosen.empty()) {
-    next = chosen.front()->ex.start();
+    // The first real attempt: from its connection's start when it opened one for it, else
+    // (a reused keep-alive connection) from its request.
+    const Exchange& first = chosen.front()->ex;
+    next = first.index == 0 && !(first.connection_start < headers_done) ? first.connection_start
+                                                                        : first.start();
   } else if (client.ex.response) {
     next = client.ex.response->first_byte;
   } else {
@@ -192,22 +199,29 @@ void JoinWindow::attach_connects(const Pending& client, std::vector<It>& chosen)
   }
   std::vector<It> before;
   for (std::size_t n = 0; n < kMaxConnectsPerExchange; ++n) {
-    It best = upstreams_.end();
-    // Those that ended at most kImmediateMicros before `next`, the latest first.
+    // Attempts that ended at most kImmediateMicros before `next`, after the headers,
+    // the closest first.
+    std::vector<It> fit;
     auto i = connect_by_end_.upper_bound(next.micros);
-    while (i != connect_by_end_.begin()) {
+    while (i != connect_by_end_.begin() && fit.size() < 2) {
       --i;
       if (next.micros - i->first > kImmediateMicros) break;
       const It u = i->second;
       if (u->ex.start() < headers_done) continue;
       if (std::find(before.begin(), before.end(), u) != before.end()) continue;
-      best = u;
-      break;
+      fit.push_back(u);
     }
-    if (best == upstreams_.end()) break;
-    before.push_back(best);
-    next = best->ex.start();
+    if (fit.empty()) break;
+    if (fit.size() > 1 &&
+        2 * (next.micros - fit[0]->ex.end().micros) >= next.micros - fit[1]->ex.end().micros) {
+      counters_.ambiguous += fit.size();
+      return;  // none of them, nor what came before
+    }
+    before.push_back(fit.front());
+    next = fit.front()->ex.start();
   }
+  // The chain must reach back to the client request.
+  if (before.empty() || next.micros - request_end.micros > kImmediateMicros) return;
   chosen.insert(chosen.begin(), before.rbegin(), before.rend());
 }
 

@@ -81,7 +81,7 @@ class JoinWindow {
   void decide_client(Pending& client);
   void expire_front_upstream();  // the oldest attempt leaves unjoined
   using It = std::list<Pending>::iterator;
-  static constexpr std::int64_t kImmediateMicros = 50'000;
+  static constexpr std::int64_t kImmediateMicros = 10'000;
   static constexpr std::size_t kMaxConnectsPerExchange = 8;
   bool fits(const Pending& client, const Pending& up, bool learned_ok) const;
   // Adds the connection attempts that led straight to `chosen` (or to the response).

@@ -199,6 +199,75 @@ TEST(JoinWindow, ConnectAttemptsJoinOnlyWhereTheGatewayWentOnAtOnce) {
   EXPECT_EQ(w.counters().unjoined_upstream, 1u);  // the health check
 }
 
+TEST(JoinWindow, ARefusedConnectLongBeforeTheNextAttemptIsNotItsTry) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  // Refused at 5 ms, the next backend's connection one second later: not one chain.
+  w.on_exchange(refused(20001, 5), Leg::Upstream, ms(0));
+  w.on_exchange(upstream_leg(20002, {.uri = "/retry", .req_start = 1005, .req_end = 1006,
+                                     .resp_start = 1007, .resp_end = 1008}, kBackendB),
+                Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/retry", .req_start = 0, .req_end = 1,
+                                   .resp_start = 1009, .resp_end = 1010}),
+                Leg::Client, ms(0));
+  // A client exchange answered 502 one second after a refused connect: not its attempt.
+  w.on_exchange(refused(20003, 2005), Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30002, {.uri = "/x", .status = 502, .req_start = 2000,
+                                   .req_end = 2001, .resp_start = 3005, .resp_end = 3006}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 2u);
+  ASSERT_EQ(clients[0]->gateway->tries.size(), 1u);
+  EXPECT_EQ(clients[0]->gateway->tries[0].status, 200);
+  EXPECT_TRUE(clients[1]->gateway->tries.empty());
+  EXPECT_EQ(w.counters().unjoined_upstream, 2u);
+}
+
+TEST(JoinWindow, ARetryOnAReusedConnectionStillTakesItsRefusedConnect) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  w.on_exchange(refused(20001, 2), Leg::Upstream, ms(0));
+  Exchange again = upstream_leg(20002, {.uri = "/retry", .req_start = 3, .req_end = 4,
+                                        .resp_start = 5, .resp_end = 6}, kBackendB);
+  again.index = 7;  // the gateway's keep-alive connection to that backend
+  again.connection_start = ms(-60'000);
+  w.on_exchange(std::move(again), Leg::Upstream, ms(0));
+  w.on_exchange(client_leg(30001, {.uri = "/retry", .req_start = 0, .req_end = 1,
+                                   .resp_start = 7, .resp_end = 8}),
+                Leg::Client, ms(0));
+  w.finish();
+  const auto& tries = out.leg(Leg::Client)[0]->gateway->tries;
+  ASSERT_EQ(tries.size(), 2u);
+  EXPECT_EQ(tries[0].outcome, Outcome::ConnectionRefused);
+  EXPECT_EQ(tries[1].status, 200);
+}
+
+TEST(JoinWindow, ConnectAttemptsOfRequestsAtOnceGoToTheClosest) {
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  // Two requests 3 ms apart, each refused right after it and answered 502 at once.
+  w.on_exchange(refused(20001, 1), Leg::Upstream, ms(0));
+  w.on_exchange(refused(20002, 4), Leg::Upstream, ms(0));
+  Exchange a = client_leg(30001, {.uri = "/closed", .status = 502});
+  Exchange b = client_leg(30002, {.uri = "/closed", .status = 502});
+  a.request->first_byte = a.request->headers_end = a.request->last_byte = ms(0);
+  a.response->first_byte = Timestamp{ms(1).micros + 100};
+  a.response->last_byte = ms(2);
+  b.request->first_byte = b.request->headers_end = b.request->last_byte = ms(3);
+  b.response->first_byte = Timestamp{ms(4).micros + 100};
+  b.response->last_byte = ms(5);
+  w.on_exchange(std::move(b), Leg::Client, ms(0));  // decided first
+  w.on_exchange(std::move(a), Leg::Client, ms(0));
+  w.finish();
+  const auto clients = out.leg(Leg::Client);
+  ASSERT_EQ(clients.size(), 2u);
+  for (const Exchange* c : clients) {
+    ASSERT_EQ(c->gateway->tries.size(), 1u);
+    EXPECT_EQ(c->gateway->tries[0].start.micros + 100, c->response->first_byte.micros);
+  }
+}
+
 TEST(JoinWindow, AWholeAnswerAfterTheGatewayGaveUpIsNoStatus) {
   Collector out;
   JoinWindow w(options(), ClassifyOptions{}, out);
