@@ -12,11 +12,11 @@ build_pkgs=(
   libclang-rt-14-dev
 )
 test_pkgs=(
-  tcpdump nginx-light curl openssl python3 python3-kafka python3-jsonschema python3-yaml
+  tcpdump nginx-light haproxy wrk curl openssl python3 python3-kafka python3-jsonschema python3-yaml
   python3-websockets python3-lz4 python3-scapy
   iproute2 kcat procps systemd time
 )
-bench_pkgs=(tshark httpry tcpreplay wrk)
+bench_pkgs=(tshark httpry tcpreplay)
 # Only to regenerate the captures that scripts/make-encap-pcaps.py writes (and check
 # them with tshark); the committed captures need neither.
 regen_pkgs=(python3-scapy tshark)
