@@ -4,10 +4,24 @@
 
 namespace offpath::http2 {
 
-void FrameReader::on_gap(std::uint64_t length) {
+void FrameReader::lose(std::uint64_t length) {
   skipped_bytes_ += length;
   state_ = ReaderState::Lost;
   buf_.clear();
+}
+
+bool FrameReader::on_gap(std::uint64_t length, Timestamp ts, FrameSink& sink) {
+  const bool in_data = state_ == ReaderState::Frames && header_have_ == kFrameHeaderSize &&
+                       header_[3] == static_cast<std::uint8_t>(FrameType::Data) &&
+                       (header_[4] & flag::kPadded) == 0 && length <= length_ - consumed_;
+  if (!in_data) {
+    lose(length);
+    return false;
+  }
+  consumed_ += static_cast<std::uint32_t>(length);
+  missing_ += static_cast<std::uint32_t>(length);
+  if (consumed_ == length_) deliver(ts, sink);
+  return true;
 }
 
 void FrameReader::feed(ByteView bytes, Timestamp ts, FrameSink& sink) {
@@ -20,7 +34,7 @@ void FrameReader::feed(ByteView bytes, Timestamp ts, FrameSink& sink) {
       const std::size_t n = std::min(bytes.size(), kClientPreface.size() - preface_have_);
       if (as_chars(bytes.first(n)) != kClientPreface.substr(preface_have_, n)) {
         ++malformed_frames_;
-        on_gap(0);
+        lose(0);
         continue;
       }
       preface_have_ += n;
@@ -41,12 +55,15 @@ std::size_t FrameReader::take(ByteView bytes, Timestamp ts, FrameSink& sink) {
     if (header_have_ < kFrameHeaderSize) return used;
     length_ = (std::uint32_t{header_[0]} << 16) | (std::uint32_t{header_[1]} << 8) | header_[2];
     consumed_ = 0;
+    missing_ = 0;
     buf_.clear();
     bytes = bytes.subspan(used);
   }
   const std::size_t n = std::min<std::size_t>(bytes.size(), length_ - consumed_);
+  // After a gap in the payload, later bytes are not kept: the payload stays contiguous.
   const std::size_t keep =
-      std::min<std::size_t>(n, consumed_ < max_payload_ ? max_payload_ - consumed_ : 0);
+      missing_ != 0 ? 0
+                    : std::min<std::size_t>(n, consumed_ < max_payload_ ? max_payload_ - consumed_ : 0);
   buf_.append(reinterpret_cast<const char*>(bytes.data()), keep);
   consumed_ += static_cast<std::uint32_t>(n);
   used += n;
@@ -62,7 +79,8 @@ void FrameReader::deliver(Timestamp ts, FrameSink& sink) {
   f.flags = header_[4];
   f.stream_id = load_be32(header_ + 5) & 0x7fffffffu;
   f.length = length_;
-  f.truncated = buf_.size() < length_;
+  f.missing = missing_;
+  f.truncated = missing_ == 0 && buf_.size() < length_;
   f.ts = ts;
   if (f.truncated) ++oversized_frames_;
   auto* data = reinterpret_cast<const std::uint8_t*>(buf_.data());
@@ -75,14 +93,14 @@ void FrameReader::deliver(Timestamp ts, FrameSink& sink) {
   if (paddable && (f.flags & flag::kPadded)) {
     if (length_ < 1 || end < 1) {
       ++malformed_frames_;
-      on_gap(0);
+      lose(0);
       return;
     }
     pad = data[0];
     begin = 1;
     if (pad > length_ - 1) {  // padding longer than the frame: a broken stream
       ++malformed_frames_;
-      on_gap(0);
+      lose(0);
       return;
     }
   }
@@ -94,7 +112,7 @@ void FrameReader::deliver(Timestamp ts, FrameSink& sink) {
   if (begin > content_end) {
     if (length_ - pad < begin) {
       ++malformed_frames_;
-      on_gap(0);
+      lose(0);
       return;
     }
     begin = content_end;

@@ -5,8 +5,11 @@
 // HEADERS priority fields are removed, so `payload` is what the frame carries.
 // Bounded: at most `max_payload` bytes of one frame are buffered; the rest of a larger
 // frame is skipped and the frame delivered with `truncated` set (its full length in
-// `length`). After a gap, or a frame that cannot be one (bad padding), frame boundaries
-// are lost: the rest of the direction is counted in skipped_bytes, not parsed.
+// `length`). A gap that falls inside the payload of an unpadded DATA frame keeps the
+// framing: the frame is delivered with the bytes lost in `missing` (its payload holds
+// what came before the gap). After any other gap, or a frame that cannot be one (bad
+// padding), frame boundaries are lost: the rest of the direction is counted in
+// skipped_bytes, not parsed.
 // Owned by one Http2Session; called on the worker thread that owns the connection.
 #pragma once
 
@@ -50,6 +53,7 @@ struct Frame {
   ByteView payload;             // padding and priority fields removed; valid during the call
   std::uint32_t data_bytes = 0; // DATA: bytes the frame carries, padding removed
   bool truncated = false;       // payload holds only the first max_payload bytes
+  std::uint32_t missing = 0;    // DATA: payload bytes lost in a gap
   Timestamp ts;                 // packet time of the frame's last byte
 };
 
@@ -68,8 +72,9 @@ class FrameReader {
         max_payload_(max_payload) {}
 
   void feed(ByteView bytes, Timestamp ts, FrameSink& sink);
-  // Bytes lost at this point of the stream: framing cannot be recovered.
-  void on_gap(std::uint64_t length);
+  // Bytes lost at this point of the stream. Returns true if the framing survived (the
+  // gap was inside a DATA payload), false if it is lost.
+  bool on_gap(std::uint64_t length, Timestamp ts, FrameSink& sink);
 
   ReaderState state() const { return state_; }
   std::uint64_t frames() const { return frames_; }
@@ -81,6 +86,7 @@ class FrameReader {
  private:
   // Consumes bytes of the frame in progress; returns how many were used.
   std::size_t take(ByteView bytes, Timestamp ts, FrameSink& sink);
+  void lose(std::uint64_t length);
   void deliver(Timestamp ts, FrameSink& sink);
 
   ReaderState state_;
@@ -91,6 +97,7 @@ class FrameReader {
   std::uint32_t length_ = 0;    // payload length of the frame in progress
   std::uint32_t consumed_ = 0;  // payload bytes of it seen so far
   std::string buf_;             // first max_payload_ bytes of its payload
+  std::uint32_t missing_ = 0;   // payload bytes of it lost in gaps (DATA only)
   std::uint64_t frames_ = 0;
   std::uint64_t skipped_bytes_ = 0;
   std::uint64_t oversized_frames_ = 0;

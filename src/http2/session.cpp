@@ -103,19 +103,19 @@ void Http2Session::on_data(bool from_client, ByteView bytes, Timestamp ts) {
   if (d.reader.state() == ReaderState::Lost) d.hpack.desync();
 }
 
-void Http2Session::on_gap(bool from_client, std::uint64_t length) {
+void Http2Session::on_gap(bool from_client, std::uint64_t length, Timestamp ts) {
   auto& d = dirs_[from_client ? 0 : 1];
+  from_client_ = from_client;
   const auto before = d.reader.skipped_bytes();
-  d.reader.on_gap(length);
+  const bool framed = d.reader.on_gap(length, ts, *this);
   counters_.skipped_bytes += d.reader.skipped_bytes() - before;
+  if (framed) return;  // inside a DATA frame: body_missing of its stream
   d.hpack.desync();
   for (auto& s : streams_) {
     s.ex.anomalies |= anomaly::kGap;
     const bool ended = from_client ? s.request_ended : s.response_ended;
-    if (!ended) {
-      HttpMessage& m = message(s, from_client);
-      m.gap = true;
-    }
+    auto& slot = from_client ? s.ex.request : s.ex.response;
+    if (!ended && slot) slot->gap = true;
   }
 }
 
@@ -262,10 +262,16 @@ void Http2Session::on_data_frame(const Frame& f) {
   if (m.first_byte.micros == 0) m.first_byte = f.ts;
   m.last_byte = f.ts;
   m.body_size += f.data_bytes;
-  if (s->keep_body && m.body.size() < limits_.max_body) {
+  // The kept body is the body's first bytes: nothing after a gap in it.
+  if (s->keep_body && m.body_missing == 0 && m.body.size() < limits_.max_body) {
     const std::size_t room = limits_.max_body - m.body.size();
     const auto n = std::min(room, f.payload.size());
     m.body.append(reinterpret_cast<const char*>(f.payload.data()), n);
+  }
+  if (f.missing != 0) {
+    m.body_missing += f.missing;
+    m.gap = true;
+    s->ex.anomalies |= anomaly::kGap;
   }
   m.body_truncated = m.body_size > m.body.size();
   if (f.flags & flag::kEndStream) {

@@ -6,7 +6,8 @@
 // GOAWAY excludes it (outcome goaway), or when the connection finishes. Pairing is by
 // stream id. Header blocks that cannot be decoded (HPACK state lost to a gap, a broken
 // block, a truncated frame) still give their stream, with the pseudo-headers read and
-// the hpack_desync anomaly. DATA lost in a gap is body_missing.
+// the hpack_desync anomaly. DATA lost in a gap inside a DATA frame is body_missing (the
+// framing survives); any other gap loses the direction's framing and HPACK state.
 // Bounded: max_streams open streams (more are counted, their frames ignored), headers
 // kept up to max_header_bytes per message, body up to max_body, frames buffered up to
 // max_frame_bytes, a header block decoded up to max_header_block encoded bytes (a bigger
@@ -77,7 +78,7 @@ class Http2Session : private FrameSink {
   void set_first_index(std::uint32_t index) { next_index_ = index; }
 
   void on_data(bool from_client, ByteView bytes, Timestamp ts);
-  void on_gap(bool from_client, std::uint64_t length);
+  void on_gap(bool from_client, std::uint64_t length, Timestamp ts);
   // The connection ended: every open stream is emitted with `why`.
   void finish(Outcome why);
 

@@ -460,7 +460,7 @@ void Connection::DirectionHandler::on_data(std::uint64_t offset, ByteView data, 
 void Connection::DirectionHandler::on_gap(std::uint64_t offset, std::uint64_t length,
                                           Timestamp ts) {
   if (conn_.http_->h2) {
-    conn_.http_->h2->on_gap(side_ == *conn_.client_, length);
+    conn_.http_->h2->on_gap(side_ == *conn_.client_, length, ts);
     return;
   }
   HttpParser& parser = conn_.parser(side_);

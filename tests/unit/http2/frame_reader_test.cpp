@@ -121,7 +121,7 @@ TEST(Http2FrameReader, BadPrefaceAndGapLoseFraming) {
   FrameReader g(false, 1024);
   Bytes f = test::frame(FrameType::Data, 0, 1, str("abc"));
   g.feed(ByteView(f).first(5), Timestamp{1}, c);
-  g.on_gap(10);
+  g.on_gap(10, Timestamp{2}, c);
   g.feed(f, Timestamp{2}, c);
   EXPECT_TRUE(c.frames.empty());
   EXPECT_EQ(g.skipped_bytes(), 10u + f.size());

@@ -182,13 +182,48 @@ TEST_F(Http2SessionTest, GapInHeaderBlockDesyncsHpackButStreamsAreEmitted) {
   client(test::cat({test::preface(), request(1, "/seen")}));
   Bytes h = request(3, "/lost");
   client(Bytes(h.begin(), h.begin() + 12));
-  session.on_gap(true, 20);
+  session.on_gap(true, 20, Timestamp{1});
   client(request(5, "/after"));  // framing is gone: nothing more parsed in this direction
   server(test::cat({response(1, "200", flag::kEndHeaders | flag::kEndStream)}));
   ASSERT_EQ(sink.got.size(), 1u);
   EXPECT_EQ(sink.got[0].request->uri, "/seen");
   EXPECT_NE(sink.got[0].anomalies & anomaly::kGap, 0u);
   EXPECT_GT(session.counters().skipped_bytes, 0u);
+  // A server gap: the open stream keeps no response it never had.
+  Sink other;
+  Http2Session s2(limits(), other);
+  test::Deflater r2;
+  s2.on_data(true, test::cat({test::preface(),
+                              frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 1,
+                                    r2.block({{":method", "GET"}, {":path", "/w"}}))}),
+             Timestamp{1});
+  s2.on_gap(false, 100, Timestamp{2});
+  s2.finish(Outcome::ConnectionClosed);
+  ASSERT_EQ(other.got.size(), 1u);
+  EXPECT_FALSE(other.got[0].response.has_value());
+  EXPECT_EQ(other.got[0].outcome, Outcome::ConnectionClosed);
+  EXPECT_NE(other.got[0].anomalies & anomaly::kGap, 0u);
+}
+
+TEST_F(Http2SessionTest, GapInsideDataIsBodyMissingAndFramingSurvives) {
+  client(test::cat({test::preface(), request(1, "/a"), request(3, "/b")}));
+  Bytes data = frame(FrameType::Data, 0, 1, Bytes(100, 'd'));
+  server(test::cat({response(1, "200"), Bytes(data.begin(), data.begin() + 9 + 10)}));
+  session.on_gap(false, 30, Timestamp{3});  // bytes 10..39 of the payload
+  server(test::cat({Bytes(data.begin() + 9 + 40, data.end()),
+                    frame(FrameType::Data, flag::kEndStream, 1, str("end")),
+                    response(3, "200", flag::kEndHeaders | flag::kEndStream)}));
+  ASSERT_EQ(sink.got.size(), 2u);
+  const Exchange& a = sink.got[0];
+  EXPECT_EQ(a.request->uri, "/a");
+  EXPECT_EQ(a.outcome, Outcome::Complete);
+  EXPECT_EQ(a.response->body_size, 103u);
+  EXPECT_EQ(a.response->body_missing, 30u);
+  EXPECT_EQ(a.response->body, std::string(10, 'd'));
+  EXPECT_NE(a.anomalies & anomaly::kGap, 0u);
+  EXPECT_EQ(sink.got[1].request->uri, "/b");
+  EXPECT_EQ(sink.got[1].anomalies, 0u);
+  EXPECT_EQ(session.counters().skipped_bytes, 0u);
 }
 
 TEST_F(Http2SessionTest, UndecodableHeaderBlockIsHpackDesync) {
