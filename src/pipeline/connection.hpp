@@ -7,6 +7,12 @@
 // like a status line); failing both (the first bytes seen are body bytes), a guess (the
 // side with the higher port) that the first request or status line found in either
 // direction confirms or reverses.
+// HTTP/2 (h2c with prior knowledge): a client stream that begins with the connection
+// preface (`PRI * HTTP/2.0`), or a server stream that begins with a SETTINGS frame, both
+// seen from their first byte, hands the rest of both streams to an Http2Session instead
+// of the HTTP/1.x parsers (any port). After an HTTP/1.1 `Upgrade: h2c` answered by 101
+// the rest of both streams (the parsers' tunnel bytes) goes to an Http2Session too, whose
+// stream 1 is the request that asked (the 101 itself is recorded as an upgraded exchange).
 // Not HTTP: a connection in which neither direction began as HTTP (see HttpParser's
 // NotHttp state; picked up mid-stream: no start line found) emits nothing and is counted
 // in not_http_connections / not_http_bytes when it finishes.
@@ -33,6 +39,7 @@
 #include "exchange/pairer.hpp"
 #include "flow/flow_key.hpp"
 #include "http/parser.hpp"
+#include "http2/session.hpp"
 #include "tcp/reassembler.hpp"
 
 namespace offpath {
@@ -46,6 +53,7 @@ struct ConnectionCounters {
   std::uint64_t not_http_connections = 0;  // finished with no HTTP in either direction
   std::uint64_t not_http_bytes = 0;        // their bytes, both directions
   std::uint64_t rst_ignored = 0;  // RSTs out of the window or followed by more data
+  http2::Http2Counters http2;
 
   ConnectionCounters& operator+=(const ConnectionCounters& o) {
     reassembly += o.reassembly;
@@ -56,6 +64,7 @@ struct ConnectionCounters {
     not_http_connections += o.not_http_connections;
     not_http_bytes += o.not_http_bytes;
     rst_ignored += o.rst_ignored;
+    http2 += o.http2;
     return *this;
   }
 };
@@ -100,11 +109,12 @@ class Connection {
 
  private:
   struct Direction;
-  class DirectionHandler final : public StreamHandler {
+  class DirectionHandler final : public StreamHandler, public TunnelHandler {
    public:
     DirectionHandler(Connection& c, Side side) : conn_(c), side_(side) {}
     void on_data(std::uint64_t offset, ByteView data, Timestamp ts) override;
     void on_gap(std::uint64_t offset, std::uint64_t length, Timestamp ts) override;
+    bool on_tunnel_data(ByteView data, Timestamp ts) override;
 
    private:
     Connection& conn_;
@@ -135,6 +145,7 @@ class Connection {
     Pairer pairer;
     HttpParser request_parser;
     HttpParser response_parser;
+    std::unique_ptr<http2::Http2Session> h2;  // set once the connection is HTTP/2
     HttpState(const Pairer::Context& ctx, ExchangeHandler& out, const ParserLimits& limits)
         : pairer(ctx, out),
           request_parser(MessageKind::Request, pairer, limits),
@@ -152,6 +163,11 @@ class Connection {
   // the other kind, and makes them firm once either direction began a message.
   void settle_roles(Side side, Timestamp ts);
   void count_not_http();
+  // Switches to HTTP/2 if `side`'s first bytes (stream offset 0) say so.
+  bool detect_http2(Side side, std::uint64_t offset, ByteView data);
+  void start_http2();
+  // The parsers hand their tunnel bytes to the handler of the side they read.
+  void attach_tunnel_handlers();
   void ensure_http();
   HttpParser& parser(Side side);
   void start_direction(Side side, const Segment& seg);

@@ -71,7 +71,8 @@ TEST(FilterSet, BadValuesNameTheFlag) {
       {"slow negative", with([](FilterOptions& o) { o.slow_ms = -5.0; }), "--slow: expected a number of milliseconds >= 0"},
       {"unknown outcome", with([](FilterOptions& o) { o.failed_outcomes = {"timeout,complete"}; }),
        "--failed-outcomes: expected outcomes among connection_reset, connection_closed, "
-       "capture_ended, timeout, evicted, parse_error, connection_refused, connect_timeout, got "
+       "capture_ended, timeout, evicted, parse_error, connection_refused, connect_timeout, "
+       "stream_reset, goaway, got "
        "'complete' (or none)"},
   };
   for (const auto& c : cases) {
@@ -99,7 +100,7 @@ TEST(FilterSet, ClassificationDefaults) {
             bit(Outcome::ConnectionReset) | bit(Outcome::ConnectionClosed) |
                 bit(Outcome::CaptureEnded) | bit(Outcome::Timeout) | bit(Outcome::Evicted) |
                 bit(Outcome::ParseError) | bit(Outcome::ConnectionRefused) |
-                bit(Outcome::ConnectTimeout));
+                bit(Outcome::ConnectTimeout) | bit(Outcome::StreamReset) | bit(Outcome::GoAway));
   EXPECT_FALSE(set->connect_failures);
   EXPECT_EQ(set->filter.sample_rate, 1.0);
 }
@@ -117,6 +118,23 @@ TEST(FilterSet, ClassificationFlags) {
   auto none = build(with([](FilterOptions& o) { o.failed_outcomes = {"none"}; }));
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->classify.failed_outcomes, 0u);
+}
+
+TEST(FilterSet, GrpcFailedCodes) {
+  auto defaults = build({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->classify.grpc_failed_codes, 0x1fffeu);  // all but OK
+  auto set = build(with([](FilterOptions& o) { o.grpc_failed_codes = {"unavailable,4", "12-13"}; }));
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->classify.grpc_failed_codes, (1u << 14) | (1u << 4) | (1u << 12) | (1u << 13));
+  auto none = build(with([](FilterOptions& o) { o.grpc_failed_codes = {"none"}; }));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->classify.grpc_failed_codes, 0u);
+  auto bad = build(with([](FilterOptions& o) { o.grpc_failed_codes = {"17"}; }));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "--grpc-failed-codes: expected gRPC status codes (0-16, a range 1-16, or names such "
+            "as UNAVAILABLE), got '17' (or none)");
 }
 
 TEST(FilterSet, ClassifyUsesTheParsedOptions) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/h2_builder.hpp"
 #include "support/json.hpp"
 #include "support/packet_builder.hpp"
 #include "support/sinks.hpp"
@@ -1099,6 +1100,145 @@ TEST(Shedding, Level4RefusesNewFlowsAndTheLimitEvictsEverything) {
   later.handshake(run);
   EXPECT_EQ(run.counters().worker.flows_created, 2u);
   EXPECT_EQ(run.counters().memory.level, 0);
+}
+
+// h2c with prior knowledge, on a port that says nothing: the server's SETTINGS come
+// first, then the client preface; two concurrent streams answered out of order, one a
+// gRPC call failing with UNAVAILABLE behind a 200; then an HTTP/1.1 connection as usual.
+TEST(Pipeline, Http2PriorKnowledgeStreamsAndGrpcStatus) {
+  using namespace http2;
+  using http2::test::Bytes;
+  auto s = [](const Bytes& b) { return std::string(as_chars(b)); };
+  http2::test::Deflater req;
+  http2::test::Deflater resp;
+  const Bytes get = test::frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 1,
+                                req.block({{":method", "GET"}, {":scheme", "http"},
+                                           {":path", "/items?id=7"}, {":authority", "shop"}}));
+  const Bytes call = test::cat(
+      {test::frame(FrameType::Headers, flag::kEndHeaders, 3,
+                   req.block({{":method", "POST"}, {":scheme", "http"},
+                              {":path", "/inventory.Stock/Reserve"}, {":authority", "stock"},
+                              {"content-type", "application/grpc"}})),
+       test::frame(FrameType::Data, flag::kEndStream, 3, http2::test::bytes("\0\0\0\0\x01z"sv))});
+  const Bytes grpc_reply = test::cat(
+      {test::frame(FrameType::Headers, flag::kEndHeaders, 3,
+                   resp.block({{":status", "200"}, {"content-type", "application/grpc"}})),
+       test::frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 3,
+                   resp.block({{"grpc-status", "14"}, {"grpc-message", "no%20stock%20service"}}))});
+  const Bytes ok = test::cat({test::frame(FrameType::Headers, flag::kEndHeaders, 1,
+                                          resp.block({{":status", "200"}})),
+                              test::frame(FrameType::Data, flag::kEndStream, 1,
+                                          http2::test::bytes("hello"))});
+  Replay run;
+  connection(run, 40000, 7000,
+             {{false, s(test::settings({{3, 100}}))},
+              {true, s(test::cat({test::preface(), test::settings({}), get}))},
+              {true, s(call)},
+              {false, s(grpc_reply)},
+              {false, s(ok)}});
+  connection(run, 40001, 7000, {{true, std::string(kGet)}, {false, std::string(k200)}});
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 3u);
+  const JsonValue& g = recs[0];
+  EXPECT_EQ(str(g, "request.version"), "2");
+  EXPECT_EQ(str(g, "request.method"), "POST");
+  EXPECT_EQ(str(g, "request.host"), "stock");
+  EXPECT_EQ(str(g, "response.status"), "200");
+  EXPECT_EQ(str(g, "grpc.status"), "14");
+  EXPECT_EQ(str(g, "grpc.message"), "no stock service");
+  EXPECT_EQ(str(g, "grpc.service"), "inventory.Stock");
+  EXPECT_EQ(str(g, "grpc.method"), "Reserve");
+  EXPECT_TRUE(flag(g, "failed"));
+  EXPECT_EQ(str(g, "error_type"), "backend_unavailable");
+  EXPECT_EQ(str(g, "connection.index"), "1");
+  const JsonValue& a = recs[1];
+  EXPECT_EQ(str(a, "outcome"), "complete");
+  EXPECT_EQ(str(a, "request.path"), "/items");
+  EXPECT_EQ(str(a, "request.host"), "shop");
+  EXPECT_EQ(str(a, "response.body"), "hello");
+  EXPECT_EQ(a.path("grpc"), nullptr);
+  EXPECT_FALSE(flag(a, "failed"));
+  EXPECT_TRUE(anomalies(a).empty());
+  expect_get_200(recs[2]);
+  EXPECT_EQ(str(recs[2], "request.version"), "1.1");
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.http2.connections, 1u);
+  EXPECT_EQ(c.http2.streams, 2u);
+  EXPECT_EQ(c.http2.frames, 9u);
+  EXPECT_EQ(c.http2.hpack_errors, 0u);
+  EXPECT_EQ(c.not_http_connections, 0u);
+  EXPECT_EQ(c.parser.parse_errors, 0u);
+}
+
+// HTTP/1.1 `Upgrade: h2c` answered by 101: the 101 is recorded as an upgraded exchange,
+// the rest of both streams is HTTP/2 and stream 1 is the request that asked. The client
+// preface may arrive before the 101 (held while the upgrade is pending) or after it.
+void h2c_upgrade_case(bool preface_first) {
+  using namespace http2;
+  using http2::test::Bytes;
+  auto s = [](const Bytes& b) { return std::string(as_chars(b)); };
+  http2::test::Deflater req;
+  http2::test::Deflater resp;
+  const std::string upgrade_req =
+      "GET /old HTTP/1.1\r\nHost: up\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+      "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n";
+  const std::string switching =
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+  const std::string preface = s(test::cat({test::preface(), test::settings({})}));
+  const std::string server_h2 = s(test::cat(
+      {test::settings({}),
+       test::frame(FrameType::Headers, flag::kEndHeaders, 1, resp.block({{":status", "200"}})),
+       test::frame(FrameType::Data, flag::kEndStream, 1, http2::test::bytes("hi"))}));
+  const std::string next = s(test::frame(
+      FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 3,
+      req.block({{":method", "GET"}, {":scheme", "http"}, {":path", "/new"}, {":authority", "up"}})));
+  const std::string next_reply = s(test::frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream,
+                                               3, resp.block({{":status", "204"}})));
+  Talk talk = {{true, upgrade_req}};
+  if (preface_first) talk.push_back({true, preface});
+  talk.push_back({false, switching + server_h2});
+  if (!preface_first) talk.push_back({true, preface});
+  talk.push_back({true, next});
+  talk.push_back({false, next_reply});
+  Replay run;
+  connection(run, 40000, 80, talk);
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(str(recs[0], "response.status"), "101");
+  EXPECT_EQ(anomalies(recs[0]), std::vector<std::string>{"upgraded"});
+  EXPECT_EQ(str(recs[0], "connection.index"), "0");
+  EXPECT_EQ(str(recs[1], "request.path"), "/old");
+  EXPECT_EQ(str(recs[1], "response.status"), "200");
+  EXPECT_EQ(str(recs[1], "response.version"), "2");
+  EXPECT_EQ(str(recs[1], "response.body"), "hi");
+  EXPECT_EQ(str(recs[1], "outcome"), "complete");
+  EXPECT_EQ(str(recs[1], "connection.index"), "1");
+  EXPECT_EQ(str(recs[2], "request.path"), "/new");
+  EXPECT_EQ(str(recs[2], "response.status"), "204");
+  EXPECT_EQ(str(recs[2], "connection.index"), "2");
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.http2.connections, 1u);
+  EXPECT_EQ(c.http2.streams, 2u);
+  EXPECT_EQ(c.parser.tunnel_bytes, 0u);  // every byte after the 101 went to HTTP/2
+}
+
+TEST(Pipeline, Http2UpgradeFromHttp11PrefaceAfter101) { h2c_upgrade_case(false); }
+TEST(Pipeline, Http2UpgradeFromHttp11PrefaceBefore101) { h2c_upgrade_case(true); }
+
+// A WebSocket 101 stays a tunnel: counted, not parsed, no HTTP/2.
+TEST(Pipeline, WebSocketUpgradeIsNotHttp2) {
+  Replay run;
+  connection(run, 40000, 80,
+             {{true, "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
+              {false, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x02hi"},
+              {true, "\x81\x82" "abcdef"}});
+  run.finish();
+  ASSERT_EQ(run.records().size(), 1u);
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.http2.connections, 0u);
+  EXPECT_EQ(c.parser.tunnel_bytes, 4u + 8u);
 }
 
 }  // namespace
