@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""Writes pcaps/NAME.expected.jsonl for an HTTP/2 capture from offpath's records, only
+when they agree with tshark's view of the capture (pcaps/NAME.h2streams.txt, written
+by h2streams.py when the capture was recorded).
+
+Usage: h2expected.py --bin OFFPATH PCAP [--write]
+
+Per connection, offpath's exchanges must be tshark's streams, as multisets (offpath
+emits a stream when it ends, not in stream-id order): method, path (offpath's uri),
+final status and grpc-status; every record must say request.version "2"; a stream the
+server ended must be "complete", one ended by RST_STREAM must not be. Each difference
+is printed and the exit status is 1. With --write and no difference, the expected rows
+(connection, method, URI, status, outcome, anomalies, failed) go to stdout in offpath's
+order, for replay_pcaps.py.
+"""
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+
+
+def null(field):
+    return None if field == "-" else field
+
+
+def tshark_streams(listing):
+    """{conn: [(method, path, status, grpc_status, end)]} from an h2streams.txt file."""
+    conns, streams = [], collections.defaultdict(list)
+    for line in open(listing):
+        f = line.split()
+        if f and f[0] == "conn":
+            conns.append(f[2])
+        elif f and f[0] == "stream":
+            _, idx, _sid, method, path, status, grpc, end = f
+            streams[conns[int(idx)]].append(
+                (null(method), null(path), int(status) if status != "-" else None,
+                 int(grpc) if grpc != "-" else None, end))
+    return conns, streams
+
+
+def conn_of(rec):
+    def ep(e):
+        return f"[{e['ip']}]:{e['port']}" if ":" in e["ip"] else f"{e['ip']}:{e['port']}"
+    return f"{ep(rec['client'])}-{ep(rec['server'])}"
+
+
+def offpath_records(binary, pcap):
+    out = subprocess.run([binary, "-r", pcap, "--publish", "all", "--workers", "1"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    return [r for r in map(json.loads, out.splitlines()) if r.get("schema") == "offpath/1"]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", required=True)
+    p.add_argument("--write", action="store_true")
+    p.add_argument("pcap")
+    a = p.parse_args()
+    listing = os.path.splitext(a.pcap)[0] + ".h2streams.txt"
+    conns, want = tshark_streams(listing)
+    recs = offpath_records(a.bin, a.pcap)
+    got = collections.defaultdict(list)
+    diffs = []
+    for r in recs:
+        req, resp = r["request"] or {}, r["response"] or {}
+        grpc = (r.get("grpc") or {}).get("status")
+        got[conn_of(r)].append((req.get("method"), req.get("uri"), resp.get("status"), grpc,
+                                r["outcome"]))
+        if req.get("version") != "2":
+            diffs.append(f"{conn_of(r)} {req.get('method')} {req.get('uri')}: request.version "
+                         f"{req.get('version')!r}, want \"2\"")
+    for conn in sorted(set(got) | set(want)):
+        if conn not in conns:
+            diffs.append(f"{conn}: offpath reports a connection tshark's listing does not have")
+        g = collections.Counter(x[:4] for x in got[conn])
+        w = collections.Counter(x[:4] for x in want[conn])
+        for k in sorted((g - w).elements(), key=str):
+            diffs.append(f"{conn}: offpath has, tshark lacks: {k}")
+        for k in sorted((w - g).elements(), key=str):
+            diffs.append(f"{conn}: tshark has, offpath lacks: {k}")
+        ends = {x[:4]: x[4] for x in want[conn]}
+        for x in got[conn]:
+            end = ends.get(x[:4])
+            if end == "end" and x[4] != "complete":
+                diffs.append(f"{conn}: {x[:4]}: the server ended the stream, outcome {x[4]}")
+            if end and end.startswith("rst:") and x[4] == "complete":
+                diffs.append(f"{conn}: {x[:4]}: reset ({end}), outcome complete")
+    name = os.path.basename(a.pcap)
+    for d in diffs:
+        print(f"{name}: {d}", file=sys.stderr)
+    print(f"{name}: {len(recs)} record(s), {sum(len(v) for v in want.values())} tshark stream(s), "
+          f"{len(diffs)} difference(s)", file=sys.stderr)
+    if diffs:
+        return 1
+    if a.write:
+        for r in recs:
+            req, resp = r["request"] or {}, r["response"] or {}
+            print(json.dumps({"conn": conn_of(r), "method": req.get("method"), "uri": req.get("uri"),
+                              "status": resp.get("status"), "outcome": r["outcome"],
+                              "anomalies": sorted(r["anomalies"]), "failed": r["failed"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
