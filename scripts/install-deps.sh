@@ -9,7 +9,7 @@ build_pkgs=(
   libpcap-dev node-llhttp librdkafka-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libcli11-dev libyaml-cpp-dev zlib1g-dev
   libbpf-dev libelf-dev clang llvm bpftool libcap-dev libsystemd-dev libmicrohttpd-dev
-  libclang-rt-14-dev
+  libclang-rt-14-dev libnghttp2-dev
 )
 test_pkgs=(
   tcpdump nginx-light curl openssl python3 python3-kafka python3-jsonschema python3-yaml

@@ -22,10 +22,33 @@ double latency_ms(const Exchange& ex) {
   return millis_between(ex.request->first_byte, end);
 }
 
+ErrorType grpc_error_type(int grpc_status) {
+  switch (grpc_status) {
+    case 4:   // DEADLINE_EXCEEDED
+    case 14:  // UNAVAILABLE
+      return ErrorType::BackendUnavailable;
+    case 1: case 3: case 5: case 6: case 7: case 9: case 11: case 16:
+      return ErrorType::ClientError;
+    default:
+      return ErrorType::ServerError;
+  }
+}
+
 Classification classify(const Exchange& ex, const ClassifyOptions& options) {
   Classification c;
   const int status = ex.response ? ex.response->status : 0;
-  if (status > 0) {
+  const bool grpc_failed = ex.grpc && ex.grpc->status >= 0 && ex.grpc->status <= 16 &&
+                           (options.grpc_failed_codes & (1u << ex.grpc->status)) != 0;
+  if (grpc_failed && status > 0 && status < 300) {
+    // gRPC hides its failures behind a 200: the status in the trailers decides.
+    c.failed = true;
+    c.error_type = grpc_error_type(ex.grpc->status);
+  } else if (ex.grpc && ex.grpc->status < 0 && status > 0 && status < 300 &&
+             ex.outcome == Outcome::Complete) {
+    // A gRPC response that ended without trailers: the call's result is unknown.
+    c.failed = true;
+    c.error_type = ErrorType::BackendUnavailable;
+  } else if (status > 0) {
     for (const auto& r : options.failed_status) {
       if (r.contains(status)) {
         c.failed = true;

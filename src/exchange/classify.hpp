@@ -38,8 +38,18 @@ struct ClassifyOptions {
                                   (1u << static_cast<unsigned>(Outcome::CaptureEnded)) |
                                   (1u << static_cast<unsigned>(Outcome::Timeout)) |
                                   (1u << static_cast<unsigned>(Outcome::Evicted)) |
-                                  (1u << static_cast<unsigned>(Outcome::ParseError));
+                                  (1u << static_cast<unsigned>(Outcome::ParseError)) |
+                                  (1u << static_cast<unsigned>(Outcome::StreamReset)) |
+                                  (1u << static_cast<unsigned>(Outcome::GoAway));
+  // gRPC status codes (bit per code, 0-16) that make an exchange failed: all but OK.
+  std::uint32_t grpc_failed_codes = 0x1fffeu;
 };
+
+// error_type of a failed gRPC status: UNAVAILABLE and DEADLINE_EXCEEDED are
+// backend_unavailable; codes about the call itself (CANCELLED, INVALID_ARGUMENT,
+// NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, FAILED_PRECONDITION, OUT_OF_RANGE,
+// UNAUTHENTICATED) client_error; the rest server_error.
+ErrorType grpc_error_type(int grpc_status);
 
 struct Classification {
   ErrorType error_type = ErrorType::None;

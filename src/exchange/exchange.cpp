@@ -14,6 +14,8 @@ std::string_view to_string(Outcome outcome) {
     case Outcome::OrphanResponse: return "orphan_response";
     case Outcome::ConnectionRefused: return "connection_refused";
     case Outcome::ConnectTimeout: return "connect_timeout";
+    case Outcome::StreamReset: return "stream_reset";
+    case Outcome::GoAway: return "goaway";
     case Outcome::kCount: break;
   }
   return "unknown";
@@ -22,7 +24,8 @@ std::string_view to_string(Outcome outcome) {
 std::string_view anomaly::name(std::uint32_t bit_index) {
   static constexpr std::string_view kNames[kCount] = {
       "gap", "request_incomplete", "response_incomplete", "headers_truncated",
-      "uri_truncated", "overlap_conflict", "mid_stream", "upgraded", "ambiguous_length"};
+      "uri_truncated", "overlap_conflict", "mid_stream", "upgraded", "ambiguous_length",
+      "hpack_desync"};
   return bit_index < kCount ? kNames[bit_index] : "unknown";
 }
 

@@ -27,6 +27,8 @@ enum class Outcome : std::uint8_t {
   OrphanResponse,     // a response whose request was not seen
   ConnectionRefused,  // no exchange: a SYN answered by RST (--connect-failures)
   ConnectTimeout,     // no exchange: SYNs never answered (--connect-failures)
+  StreamReset,        // HTTP/2: RST_STREAM before the stream ended (error_detail: its code)
+  GoAway,             // HTTP/2: GOAWAY with a last stream id below the stream's
   kCount
 };
 
@@ -43,9 +45,18 @@ inline constexpr std::uint32_t kOverlapConflict = 1u << 5;    // retransmissions
 inline constexpr std::uint32_t kMidStream = 1u << 6;          // connection picked up mid-stream
 inline constexpr std::uint32_t kUpgraded = 1u << 7;           // connection left HTTP (101/CONNECT)
 inline constexpr std::uint32_t kAmbiguousLength = 1u << 8;    // Transfer-Encoding and Content-Length
-inline constexpr std::uint32_t kCount = 9;
+inline constexpr std::uint32_t kHpackDesync = 1u << 9;        // HTTP/2 header block not decodable
+inline constexpr std::uint32_t kCount = 10;
 std::string_view name(std::uint32_t bit_index);
 }  // namespace anomaly
+
+// gRPC (content-type application/grpc*): from the path and the response trailers.
+struct GrpcInfo {
+  int status = -1;       // grpc-status, -1 when the response carried none
+  std::string message;   // grpc-message, percent-decoded
+  std::string service;   // "/pkg.Service/Method" -> "pkg.Service"
+  std::string method;    // -> "Method"
+};
 
 struct Exchange {
   Endpoint client;
@@ -60,6 +71,7 @@ struct Exchange {
   std::string error_detail;           // llhttp's reason for ParseError
   std::uint32_t anomalies = 0;
   std::uint8_t degraded = 0;          // memory shedding level when the record was built
+  std::optional<GrpcInfo> grpc;       // set for gRPC exchanges (HTTP/2)
 
   // Request start if a request was seen, else response start.
   Timestamp start() const;

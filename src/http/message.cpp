@@ -35,6 +35,7 @@ std::string_view HttpMessage::version() const {
     for (std::size_t i = 0; i < 100; ++i) t[i] = {kDigits[i / 10], '.', kDigits[i % 10]};
     return t;
   }();
+  if (version_major == 2) return "2";  // HTTP/2 has no minor version (RFC 9113)
   if (version_major < 0 || version_major > 9 || version_minor < 0 || version_minor > 9) {
     return "?";
   }

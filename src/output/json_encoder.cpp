@@ -156,6 +156,18 @@ void JsonEncoder::encode(const Exchange& ex, const Classification& c, std::strin
     w.end_object();
   }
 
+  // gRPC over HTTP/2: the call and its status (grpc-status -1: no trailers came).
+  if (ex.grpc) {
+    w.key("grpc");
+    w.begin_object();
+    w.key("status");
+    if (ex.grpc->status >= 0) w.number(ex.grpc->status); else w.null();
+    w.field("message", std::string_view(ex.grpc->message));
+    w.field("service", std::string_view(ex.grpc->service));
+    w.field("method", std::string_view(ex.grpc->method));
+    w.end_object();
+  }
+
   w.key("anomalies");
   w.begin_array();
   for (std::uint32_t bit = 0; bit < anomaly::kCount; ++bit) {

@@ -276,7 +276,7 @@ BAD = [
     (["--method", "G T"], "offpath: error: --method: expected HTTP method names (GET,POST), got 'G T'"),
     (["--failed-outcomes", "complete"], "offpath: error: --failed-outcomes: expected outcomes among "
      "connection_reset, connection_closed, capture_ended, timeout, evicted, parse_error, "
-     "connection_refused, connect_timeout, got 'complete' (or none)"),
+     "connection_refused, connect_timeout, stream_reset, goaway, got 'complete' (or none)"),
     (["--path-regex", "(x"], "offpath: error: --path-regex: expected an ECMAScript regular expression, got '(x' ("),
     (["-f", "tcp port"], "offpath: error: -f: expected a pcap-filter expression (as for tcpdump), got 'tcp port': "),
     (["--min-latency", "abc"], "--min-latency"),

@@ -71,7 +71,8 @@ TEST(FilterSet, BadValuesNameTheFlag) {
       {"slow negative", with([](FilterOptions& o) { o.slow_ms = -5.0; }), "--slow: expected a number of milliseconds >= 0"},
       {"unknown outcome", with([](FilterOptions& o) { o.failed_outcomes = {"timeout,complete"}; }),
        "--failed-outcomes: expected outcomes among connection_reset, connection_closed, "
-       "capture_ended, timeout, evicted, parse_error, connection_refused, connect_timeout, got "
+       "capture_ended, timeout, evicted, parse_error, connection_refused, connect_timeout, "
+       "stream_reset, goaway, got "
        "'complete' (or none)"},
   };
   for (const auto& c : cases) {
@@ -99,7 +100,7 @@ TEST(FilterSet, ClassificationDefaults) {
             bit(Outcome::ConnectionReset) | bit(Outcome::ConnectionClosed) |
                 bit(Outcome::CaptureEnded) | bit(Outcome::Timeout) | bit(Outcome::Evicted) |
                 bit(Outcome::ParseError) | bit(Outcome::ConnectionRefused) |
-                bit(Outcome::ConnectTimeout));
+                bit(Outcome::ConnectTimeout) | bit(Outcome::StreamReset) | bit(Outcome::GoAway));
   EXPECT_FALSE(set->connect_failures);
   EXPECT_EQ(set->filter.sample_rate, 1.0);
 }

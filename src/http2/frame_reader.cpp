@@ -1,0 +1,109 @@
+#include "http2/frame_reader.hpp"
+
+#include <algorithm>
+
+namespace offpath::http2 {
+
+void FrameReader::on_gap(std::uint64_t length) {
+  skipped_bytes_ += length;
+  state_ = ReaderState::Lost;
+  buf_.clear();
+}
+
+void FrameReader::feed(ByteView bytes, Timestamp ts, FrameSink& sink) {
+  while (!bytes.empty()) {
+    if (state_ == ReaderState::Lost) {
+      skipped_bytes_ += bytes.size();
+      return;
+    }
+    if (state_ == ReaderState::Preface) {
+      const std::size_t n = std::min(bytes.size(), kClientPreface.size() - preface_have_);
+      if (as_chars(bytes.first(n)) != kClientPreface.substr(preface_have_, n)) {
+        ++malformed_frames_;
+        on_gap(0);
+        continue;
+      }
+      preface_have_ += n;
+      bytes = bytes.subspan(n);
+      if (preface_have_ == kClientPreface.size()) state_ = ReaderState::Frames;
+      continue;
+    }
+    bytes = bytes.subspan(take(bytes, ts, sink));
+  }
+}
+
+std::size_t FrameReader::take(ByteView bytes, Timestamp ts, FrameSink& sink) {
+  std::size_t used = 0;
+  if (header_have_ < kFrameHeaderSize) {
+    used = std::min(bytes.size(), kFrameHeaderSize - header_have_);
+    std::copy_n(bytes.data(), used, header_ + header_have_);
+    header_have_ += used;
+    if (header_have_ < kFrameHeaderSize) return used;
+    length_ = (std::uint32_t{header_[0]} << 16) | (std::uint32_t{header_[1]} << 8) | header_[2];
+    consumed_ = 0;
+    buf_.clear();
+    bytes = bytes.subspan(used);
+  }
+  const std::size_t n = std::min<std::size_t>(bytes.size(), length_ - consumed_);
+  const std::size_t keep =
+      std::min<std::size_t>(n, consumed_ < max_payload_ ? max_payload_ - consumed_ : 0);
+  buf_.append(reinterpret_cast<const char*>(bytes.data()), keep);
+  consumed_ += static_cast<std::uint32_t>(n);
+  used += n;
+  if (consumed_ == length_) deliver(ts, sink);
+  return used;
+}
+
+void FrameReader::deliver(Timestamp ts, FrameSink& sink) {
+  header_have_ = 0;
+  ++frames_;
+  Frame f;
+  f.type = header_[3];
+  f.flags = header_[4];
+  f.stream_id = load_be32(header_ + 5) & 0x7fffffffu;
+  f.length = length_;
+  f.truncated = buf_.size() < length_;
+  f.ts = ts;
+  if (f.truncated) ++oversized_frames_;
+  auto* data = reinterpret_cast<const std::uint8_t*>(buf_.data());
+  std::size_t begin = 0;
+  std::size_t end = buf_.size();
+  std::size_t pad = 0;
+  const bool paddable = f.type == static_cast<std::uint8_t>(FrameType::Data) ||
+                        f.type == static_cast<std::uint8_t>(FrameType::Headers) ||
+                        f.type == static_cast<std::uint8_t>(FrameType::PushPromise);
+  if (paddable && (f.flags & flag::kPadded)) {
+    if (length_ < 1 || end < 1) {
+      ++malformed_frames_;
+      on_gap(0);
+      return;
+    }
+    pad = data[0];
+    begin = 1;
+    if (pad > length_ - 1) {  // padding longer than the frame: a broken stream
+      ++malformed_frames_;
+      on_gap(0);
+      return;
+    }
+  }
+  if (f.type == static_cast<std::uint8_t>(FrameType::Headers) && (f.flags & flag::kPriority)) {
+    begin += 5;  // stream dependency (4) and weight (1)
+  }
+  // Payload bytes before the padding, within what was kept.
+  const std::size_t content_end = std::min<std::size_t>(end, length_ - pad);
+  if (begin > content_end) {
+    if (length_ - pad < begin) {
+      ++malformed_frames_;
+      on_gap(0);
+      return;
+    }
+    begin = content_end;
+  }
+  f.payload = ByteView(data + begin, content_end - begin);
+  if (f.type == static_cast<std::uint8_t>(FrameType::Data)) {
+    f.data_bytes = static_cast<std::uint32_t>((f.flags & flag::kPadded) ? length_ - 1 - pad : length_);
+  }
+  sink.on_frame(f);
+}
+
+}  // namespace offpath::http2

@@ -1,0 +1,336 @@
+#include "http2/session.hpp"
+
+#include <algorithm>
+
+#include "http2/grpc.hpp"
+
+namespace offpath::http2 {
+
+namespace {
+
+// Fills one message from a header block: pseudo-headers to the start-line fields,
+// :authority to a host header, the rest to the header list (bounded).
+class HeaderCollector final : public HeaderSink {
+ public:
+  HeaderCollector(HttpMessage* msg, std::uint32_t max_header_bytes)
+      : msg_(msg), max_(max_header_bytes) {}
+  void on_header(std::string_view name, std::string_view value) override {
+    if (msg_ == nullptr) return;
+    msg_->header_bytes += name.size() + value.size();
+    if (name == ":method") {
+      msg_->method.assign(value);
+    } else if (name == ":path") {
+      msg_->uri.assign(value);
+    } else if (name == ":status") {
+      int v = 0;
+      for (char c : value) v = (c >= '0' && c <= '9' && v < 1000) ? v * 10 + (c - '0') : 1000;
+      msg_->status = v < 1000 ? v : 0;
+    } else if (name == ":authority") {
+      if (msg_->header("host") == nullptr) keep("host", value);
+    } else if (!name.empty() && name[0] != ':') {
+      keep(name, value);
+    }
+  }
+
+ private:
+  void keep(std::string_view name, std::string_view value) {
+    if (kept_ + name.size() + value.size() > max_ ||
+        msg_->header_bytes > max_ + max_) {
+      msg_->headers_truncated = true;
+      return;
+    }
+    kept_ += name.size() + value.size();
+    msg_->headers.push_back(HttpHeader{std::string(name), std::string(value)});
+  }
+  HttpMessage* msg_;
+  std::uint32_t max_;
+  std::uint64_t kept_ = 0;
+};
+
+}  // namespace
+
+std::string error_code_name(std::uint32_t code) {
+  static constexpr std::string_view kNames[] = {
+      "NO_ERROR",        "PROTOCOL_ERROR", "INTERNAL_ERROR",     "FLOW_CONTROL_ERROR",
+      "SETTINGS_TIMEOUT", "STREAM_CLOSED", "FRAME_SIZE_ERROR",   "REFUSED_STREAM",
+      "CANCEL",          "COMPRESSION_ERROR", "CONNECT_ERROR",   "ENHANCE_YOUR_CALM",
+      "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
+  if (code < std::size(kNames)) return std::string(kNames[code]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s = "0x";
+  for (int shift = 28; shift >= 0; shift -= 4) s.push_back(kHex[(code >> shift) & 0xf]);
+  return s;
+}
+
+Http2Session::Http2Session(const Http2Limits& limits, ExchangeHandler& out)
+    : limits_(limits),
+      out_(out),
+      dirs_{Direction(true, limits.max_frame_bytes), Direction(false, limits.max_frame_bytes)} {
+  counters_.connections = 1;
+}
+
+void Http2Session::set_context(const Endpoint& client, const Endpoint& server,
+                               std::uint64_t connection_id, Timestamp connection_start) {
+  client_ = client;
+  server_ = server;
+  connection_id_ = connection_id;
+  connection_start_ = connection_start;
+}
+
+void Http2Session::adopt_upgrade_request(HttpMessage&& request) {
+  Stream* s = open(1);
+  if (s == nullptr) return;
+  s->ex.request = std::move(request);
+  s->request_ended = true;  // the HTTP/1.1 request was the whole of stream 1's request
+}
+
+std::int64_t Http2Session::heap_bytes() const {
+  std::int64_t n = static_cast<std::int64_t>(streams_.capacity() * sizeof(Stream));
+  for (const auto& d : dirs_) n += d.reader.heap_bytes() + d.hpack.heap_bytes();
+  for (const auto& s : streams_) {
+    if (s.ex.request) n += s.ex.request->heap_bytes();
+    if (s.ex.response) n += s.ex.response->heap_bytes();
+  }
+  return n;
+}
+
+void Http2Session::on_data(bool from_client, ByteView bytes, Timestamp ts) {
+  from_client_ = from_client;
+  auto& d = dirs_[from_client ? 0 : 1];
+  const auto before = d.reader.skipped_bytes();
+  d.reader.feed(bytes, ts, *this);
+  counters_.skipped_bytes += d.reader.skipped_bytes() - before;
+  if (d.reader.state() == ReaderState::Lost) d.hpack.desync();
+}
+
+void Http2Session::on_gap(bool from_client, std::uint64_t length) {
+  auto& d = dirs_[from_client ? 0 : 1];
+  const auto before = d.reader.skipped_bytes();
+  d.reader.on_gap(length);
+  counters_.skipped_bytes += d.reader.skipped_bytes() - before;
+  d.hpack.desync();
+  for (auto& s : streams_) {
+    s.ex.anomalies |= anomaly::kGap;
+    const bool ended = from_client ? s.request_ended : s.response_ended;
+    if (!ended) {
+      HttpMessage& m = message(s, from_client);
+      m.gap = true;
+    }
+  }
+}
+
+void Http2Session::finish(Outcome why) {
+  while (!streams_.empty()) emit(streams_.size() - 1, why);
+}
+
+Http2Session::Stream* Http2Session::find(std::uint32_t id) {
+  for (auto& s : streams_) {
+    if (s.id == id) return &s;
+  }
+  return nullptr;
+}
+
+Http2Session::Stream* Http2Session::open(std::uint32_t id) {
+  if (streams_.size() >= limits_.max_streams) {
+    highest_stream_ = std::max(highest_stream_, id);
+    ++counters_.streams_dropped;
+    return nullptr;
+  }
+  highest_stream_ = std::max(highest_stream_, id);
+  Stream& s = streams_.emplace_back();
+  s.id = id;
+  s.index = next_index_++;
+  s.ex.client = client_;
+  s.ex.server = server_;
+  s.ex.connection_id = connection_id_;
+  s.ex.connection_start = connection_start_;
+  s.ex.index = s.index;
+  s.keep_body = limits_.max_body != 0 &&
+                !(limits_.budget != nullptr && limits_.budget->level() >= kShedBodies);
+  return &s;
+}
+
+HttpMessage& Http2Session::message(Stream& s, bool from_client) {
+  auto& slot = from_client ? s.ex.request : s.ex.response;
+  if (!slot) {
+    slot.emplace();
+    slot->kind = from_client ? MessageKind::Request : MessageKind::Response;
+    slot->version_major = 2;
+    slot->version_minor = 0;
+  }
+  return *slot;
+}
+
+void Http2Session::on_frame(const Frame& f) {
+  ++counters_.frames;
+  auto& d = dirs_[from_client_ ? 0 : 1];
+  // A header block in progress must go on with CONTINUATION frames of its stream.
+  if (d.block_stream != 0 &&
+      (f.type != static_cast<std::uint8_t>(FrameType::Continuation) ||
+       f.stream_id != d.block_stream)) {
+    d.hpack.desync();
+    d.block_stream = 0;
+  }
+  switch (static_cast<FrameType>(f.type)) {
+    case FrameType::Headers: on_headers(f, true); break;
+    case FrameType::Continuation:
+      if (d.block_stream == f.stream_id && f.stream_id != 0) on_headers(f, false);
+      break;
+    case FrameType::PushPromise: {
+      // The promised stream's headers are decoded to keep the HPACK state; pushed
+      // streams are not recorded.
+      if (f.truncated || f.payload.size() < 4) {
+        d.hpack.desync();
+        ++counters_.hpack_errors;
+        break;
+      }
+      HeaderCollector discard(nullptr, 0);
+      const bool last = (f.flags & flag::kEndHeaders) != 0;
+      if (!d.hpack.decode(f.payload.subspan(4), last, discard)) ++counters_.hpack_errors;
+      d.block_stream = last ? 0 : f.stream_id;
+      d.block_discard = !last;
+      break;
+    }
+    case FrameType::Data: on_data_frame(f); break;
+    case FrameType::RstStream: on_rst_stream(f); break;
+    case FrameType::Settings: on_settings(f); break;
+    case FrameType::GoAway: on_goaway(f); break;
+    case FrameType::Priority:
+    case FrameType::Ping:
+    case FrameType::WindowUpdate:
+      break;
+  }
+}
+
+void Http2Session::on_headers(const Frame& f, bool first_fragment) {
+  auto& d = dirs_[from_client_ ? 0 : 1];
+  const bool last = (f.flags & flag::kEndHeaders) != 0;
+  Stream* s = nullptr;
+  if (!(first_fragment ? false : d.block_discard)) {
+    s = find(f.stream_id);
+    // A stream id not above the highest seen is one already emitted (reset): ignored.
+    if (s == nullptr && first_fragment && f.stream_id > highest_stream_) {
+      s = open(f.stream_id);
+    }
+  }
+  HttpMessage* msg = nullptr;
+  if (s != nullptr) {
+    msg = &message(*s, from_client_);
+    if (first_fragment) {
+      if (msg->first_byte.micros == 0) msg->first_byte = f.ts;
+      msg->last_byte = f.ts;
+    }
+  }
+  if (first_fragment) {
+    d.block_discard = s == nullptr;
+    if (f.flags & flag::kEndStream) {
+      // Remembered until the block ends (END_STREAM applies to the stream).
+      if (s != nullptr) {
+        if (from_client_) s->request_ended = true; else s->response_ended = true;
+      }
+    }
+  }
+  if (f.truncated) d.hpack.desync();
+  HeaderCollector sink(msg, limits_.max_header_bytes);
+  const bool ok = d.hpack.decode(f.payload, last, sink);
+  d.block_stream = last ? 0 : f.stream_id;
+  if (!ok) {
+    if (s != nullptr) s->ex.anomalies |= anomaly::kHpackDesync;
+    if (first_fragment || last) ++counters_.hpack_errors;
+  }
+  if (s == nullptr || !last) return;
+  msg->headers_end = f.ts;
+  if (!from_client_ && msg->status >= 100 && msg->status < 200 && !s->response_ended) {
+    s->ex.interim_statuses.push_back(msg->status);
+    s->ex.response.reset();
+    return;
+  }
+  const bool ended = from_client_ ? s->request_ended : s->response_ended;
+  if (ended) end_message(*s, from_client_, f.ts);
+}
+
+void Http2Session::on_data_frame(const Frame& f) {
+  Stream* s = find(f.stream_id);
+  if (s == nullptr) return;
+  HttpMessage& m = message(*s, from_client_);
+  if (m.first_byte.micros == 0) m.first_byte = f.ts;
+  m.last_byte = f.ts;
+  m.body_size += f.data_bytes;
+  if (s->keep_body && m.body.size() < limits_.max_body) {
+    const std::size_t room = limits_.max_body - m.body.size();
+    const auto n = std::min(room, f.payload.size());
+    m.body.append(reinterpret_cast<const char*>(f.payload.data()), n);
+  }
+  m.body_truncated = m.body_size > m.body.size();
+  if (f.flags & flag::kEndStream) {
+    if (from_client_) s->request_ended = true; else s->response_ended = true;
+    end_message(*s, from_client_, f.ts);
+  }
+}
+
+void Http2Session::end_message(Stream& s, bool from_client, Timestamp ts) {
+  HttpMessage& m = message(s, from_client);
+  m.complete = true;
+  m.last_byte = ts;
+  if (s.request_ended && s.response_ended) {
+    emit(static_cast<std::size_t>(&s - streams_.data()), Outcome::Complete);
+  }
+}
+
+void Http2Session::on_rst_stream(const Frame& f) {
+  ++counters_.resets;
+  Stream* s = find(f.stream_id);
+  if (s == nullptr) return;
+  const std::uint32_t code = f.payload.size() >= 4 ? load_be32(f.payload.data()) : 0;
+  s->ex.error_detail = "RST_STREAM " + error_code_name(code) +
+                       (from_client_ ? " from client" : " from server");
+  // A server may answer in full and then reset the request it no longer needs (NO_ERROR).
+  const Outcome o = s->response_ended ? Outcome::Complete : Outcome::StreamReset;
+  emit(static_cast<std::size_t>(s - streams_.data()), o);
+}
+
+void Http2Session::on_goaway(const Frame& f) {
+  ++counters_.goaways;
+  if (f.payload.size() < 8) return;
+  const std::uint32_t last_id = load_be32(f.payload.data()) & 0x7fffffffu;
+  const std::uint32_t code = load_be32(f.payload.data() + 4);
+  if (from_client_) return;  // streams the client would serve: none (no server push kept)
+  for (std::size_t i = streams_.size(); i-- > 0;) {
+    if (streams_[i].id > last_id && streams_[i].id % 2 == 1) {
+      streams_[i].ex.error_detail = "GOAWAY " + error_code_name(code);
+      emit(i, Outcome::GoAway);
+    }
+  }
+}
+
+void Http2Session::on_settings(const Frame& f) {
+  if ((f.flags & flag::kAck) || f.stream_id != 0) return;
+  // The table size a side announces bounds the blocks its peer encodes.
+  auto& peer = dirs_[from_client_ ? 1 : 0];
+  for (std::size_t i = 0; i + 6 <= f.payload.size(); i += 6) {
+    const std::uint16_t id = load_be16(f.payload.data() + i);
+    const std::uint32_t value = load_be32(f.payload.data() + i + 2);
+    if (id == 0x1) peer.hpack.set_max_table_size(value);
+  }
+}
+
+void Http2Session::emit(std::size_t pos, Outcome outcome) {
+  Stream& s = streams_[pos];
+  Exchange ex = std::move(s.ex);
+  ex.outcome = outcome;
+  if (ex.request && !ex.request->complete) ex.anomalies |= anomaly::kRequestIncomplete;
+  if (ex.response && !ex.response->complete) ex.anomalies |= anomaly::kResponseIncomplete;
+  for (auto* m : {&ex.request, &ex.response}) {
+    if (*m && (*m)->headers_truncated) ex.anomalies |= anomaly::kHeadersTruncated;
+  }
+  fill_grpc(ex);
+  if (ex.grpc && ex.grpc->status < 0 && ex.response) {
+    ex.anomalies |= anomaly::kResponseIncomplete;  // gRPC response without trailers
+  }
+  if (pos + 1 != streams_.size()) streams_[pos] = std::move(streams_.back());
+  streams_.pop_back();
+  ++counters_.streams;
+  out_.on_exchange(std::move(ex));
+}
+
+}  // namespace offpath::http2

@@ -1,0 +1,128 @@
+// Http2Session: the HTTP/2 side of one TCP connection (prior-knowledge h2c, or the rest
+// of an HTTP/1.1 connection after `Upgrade: h2c` -> 101). Owns a FrameReader and an
+// HpackDecoder per direction and the connection's stream table; each stream is one
+// Exchange (request.version "2"), emitted when both sides ended it (END_STREAM), when it
+// is reset (RST_STREAM: outcome stream_reset, error_detail the error code), when a
+// GOAWAY excludes it (outcome goaway), or when the connection finishes. Pairing is by
+// stream id. Header blocks that cannot be decoded (HPACK state lost to a gap, a broken
+// block, a truncated frame) still give their stream, with the pseudo-headers read and
+// the hpack_desync anomaly. DATA lost in a gap is body_missing.
+// Bounded: max_streams open streams (more are counted, their frames ignored), headers
+// kept up to max_header_bytes per message, body up to max_body, frames buffered up to
+// max_frame_bytes. Model: Suricata's rust/src/http2 (one state per stream).
+// Owned by one connection; called on the worker thread that owns it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "common/memory_budget.hpp"
+#include "exchange/exchange.hpp"
+#include "http2/frame_reader.hpp"
+#include "http2/hpack_decoder.hpp"
+
+namespace offpath::http2 {
+
+struct Http2Limits {
+  std::uint32_t max_body = 1024;
+  std::uint32_t max_header_bytes = 16384;
+  std::uint32_t max_frame_bytes = 65536;  // frame payload buffered (bigger: truncated)
+  std::uint32_t max_streams = 256;        // open streams per connection
+  const MemoryBudget* budget = nullptr;   // from kShedBodies on, new streams keep no body
+};
+
+struct Http2Counters {
+  std::uint64_t connections = 0;
+  std::uint64_t frames = 0;
+  std::uint64_t streams = 0;          // streams emitted as exchanges
+  std::uint64_t resets = 0;           // RST_STREAM frames
+  std::uint64_t goaways = 0;          // GOAWAY frames
+  std::uint64_t hpack_errors = 0;     // header blocks not decoded
+  std::uint64_t streams_dropped = 0;  // streams beyond max_streams
+  std::uint64_t skipped_bytes = 0;    // bytes not parsed (after framing was lost)
+
+  Http2Counters& operator+=(const Http2Counters& o) {
+    connections += o.connections;
+    frames += o.frames;
+    streams += o.streams;
+    resets += o.resets;
+    goaways += o.goaways;
+    hpack_errors += o.hpack_errors;
+    streams_dropped += o.streams_dropped;
+    skipped_bytes += o.skipped_bytes;
+    return *this;
+  }
+};
+
+// RFC 9113 section 7 error code name ("CANCEL"), or "0x.." for unknown codes.
+std::string error_code_name(std::uint32_t code);
+
+class Http2Session : private FrameSink {
+ public:
+  // The client stream begins with the connection preface, with prior knowledge as
+  // after an upgrade (RFC 9113 section 3.4): it is checked and skipped.
+  Http2Session(const Http2Limits& limits, ExchangeHandler& out);
+  Http2Session(const Http2Session&) = delete;
+  Http2Session& operator=(const Http2Session&) = delete;
+
+  void set_context(const Endpoint& client, const Endpoint& server, std::uint64_t connection_id,
+                   Timestamp connection_start);
+  // After `Upgrade: h2c` -> 101: the HTTP/1.1 request is stream 1, whose response
+  // comes as HTTP/2 (RFC 7540 section 3.2). Call before feeding.
+  void adopt_upgrade_request(HttpMessage&& request);
+
+  void on_data(bool from_client, ByteView bytes, Timestamp ts);
+  void on_gap(bool from_client, std::uint64_t length);
+  // The connection ended: every open stream is emitted with `why`.
+  void finish(Outcome why);
+
+  const Http2Counters& counters() const { return counters_; }
+  std::int64_t heap_bytes() const;
+  std::size_t open_streams() const { return streams_.size(); }
+
+ private:
+  struct Stream {
+    std::uint32_t id = 0;
+    std::uint32_t index = 0;
+    Exchange ex;
+    bool request_ended = false;
+    bool response_ended = false;
+    bool keep_body = true;
+  };
+  struct Direction {
+    explicit Direction(bool preface, std::uint32_t max_frame)
+        : reader(preface, max_frame) {}
+    FrameReader reader;
+    HpackDecoder hpack;
+    std::uint32_t block_stream = 0;  // stream of the header block in progress (0: none)
+    bool block_discard = false;      // its headers are decoded but not kept (PUSH_PROMISE)
+  };
+
+  void on_frame(const Frame& frame) override;
+  void on_headers(const Frame& f, bool first_fragment);
+  void on_data_frame(const Frame& f);
+  void on_rst_stream(const Frame& f);
+  void on_goaway(const Frame& f);
+  void on_settings(const Frame& f);
+  Stream* find(std::uint32_t id);
+  Stream* open(std::uint32_t id);
+  HttpMessage& message(Stream& s, bool from_client);
+  void end_message(Stream& s, bool from_client, Timestamp ts);
+  void emit(std::size_t pos, Outcome outcome);
+
+  Http2Limits limits_;
+  ExchangeHandler& out_;
+  Endpoint client_;
+  Endpoint server_;
+  std::uint64_t connection_id_ = 0;
+  Timestamp connection_start_;
+  std::array<Direction, 2> dirs_;  // [0] client -> server, [1] server -> client
+  bool from_client_ = true;        // direction of the frame being handled
+  std::vector<Stream> streams_;
+  std::uint32_t next_index_ = 0;
+  std::uint32_t highest_stream_ = 0;  // highest stream id opened (or dropped)
+  Http2Counters counters_;
+};
+
+}  // namespace offpath::http2

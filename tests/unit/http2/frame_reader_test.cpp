@@ -1,0 +1,131 @@
+#include "http2/frame_reader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "support/h2_builder.hpp"
+
+namespace offpath::http2 {
+namespace {
+
+using test::Bytes;
+
+struct Seen {
+  std::uint8_t type;
+  std::uint8_t flags;
+  std::uint32_t stream;
+  std::string payload;
+  std::uint32_t length;
+  std::uint32_t data_bytes;
+  bool truncated;
+};
+
+class Collect : public FrameSink {
+ public:
+  void on_frame(const Frame& f) override {
+    frames.push_back({f.type, f.flags, f.stream_id, std::string(as_chars(f.payload)), f.length,
+                      f.data_bytes, f.truncated});
+  }
+  std::vector<Seen> frames;
+};
+
+Bytes str(std::string_view s) { return test::bytes(s); }
+
+TEST(Http2FrameReader, SkipsPrefaceAndReadsManyFramesInOneSegment) {
+  Bytes b = test::cat({test::preface(), test::settings({{1, 8192}}),
+                       test::frame(FrameType::Data, 0, 1, str("hello")),
+                       test::frame(FrameType::Ping, 0, 0, str("12345678"))});
+  FrameReader r(true, 1024);
+  Collect c;
+  r.feed(b, Timestamp{1}, c);
+  ASSERT_EQ(c.frames.size(), 3u);
+  EXPECT_EQ(c.frames[0].type, static_cast<std::uint8_t>(FrameType::Settings));
+  EXPECT_EQ(c.frames[1].payload, "hello");
+  EXPECT_EQ(c.frames[1].stream, 1u);
+  EXPECT_EQ(c.frames[1].data_bytes, 5u);
+  EXPECT_EQ(c.frames[2].payload, "12345678");
+  EXPECT_EQ(r.state(), ReaderState::Frames);
+}
+
+TEST(Http2FrameReader, FramesSplitAcrossSegmentsAtEveryByte) {
+  Bytes b = test::cat({test::preface(), test::frame(FrameType::Data, 1, 3, str("abcdef")),
+                       test::frame(FrameType::WindowUpdate, 0, 0, test::be32(100))});
+  FrameReader r(true, 1024);
+  Collect c;
+  for (std::size_t i = 0; i < b.size(); ++i) r.feed(ByteView(&b[i], 1), Timestamp{1}, c);
+  ASSERT_EQ(c.frames.size(), 2u);
+  EXPECT_EQ(c.frames[0].payload, "abcdef");
+  EXPECT_EQ(c.frames[0].flags, flag::kEndStream);
+  EXPECT_EQ(c.frames[0].stream, 3u);
+  EXPECT_EQ(c.frames[1].type, static_cast<std::uint8_t>(FrameType::WindowUpdate));
+}
+
+TEST(Http2FrameReader, RemovesPaddingAndPriorityFields) {
+  using namespace std::string_view_literals;
+  Bytes data = test::bytes("\x03" "body" "\0\0\0"sv);              // pad length 3
+  Bytes headers = test::bytes("\x02\0\0\0\x01\x10" "blk" "\0\0"sv);  // pad 2, dependency, weight
+  Bytes b = test::cat(
+      {test::frame(FrameType::Data, flag::kPadded, 1, data),
+       test::frame(FrameType::Headers, flag::kPadded | flag::kPriority | flag::kEndHeaders, 5,
+                   headers)});
+  FrameReader r(false, 1024);
+  Collect c;
+  r.feed(b, Timestamp{1}, c);
+  ASSERT_EQ(c.frames.size(), 2u);
+  EXPECT_EQ(c.frames[0].payload, "body");
+  EXPECT_EQ(c.frames[0].data_bytes, 4u);
+  EXPECT_EQ(c.frames[0].length, 8u);
+  EXPECT_EQ(c.frames[1].payload, "blk");
+}
+
+TEST(Http2FrameReader, PaddingLongerThanFrameLosesFraming) {
+  Bytes data = test::bytes("\x09x");
+  Bytes b = test::cat({test::frame(FrameType::Data, flag::kPadded, 1, data),
+                       test::frame(FrameType::Data, 0, 1, str("later"))});
+  FrameReader r(false, 1024);
+  Collect c;
+  r.feed(b, Timestamp{1}, c);
+  EXPECT_TRUE(c.frames.empty());
+  EXPECT_EQ(r.state(), ReaderState::Lost);
+  EXPECT_EQ(r.malformed_frames(), 1u);
+  EXPECT_GT(r.skipped_bytes(), 0u);
+}
+
+TEST(Http2FrameReader, HugeFrameIsBoundedAndTruncated) {
+  Bytes big(100000, 'z');
+  Bytes b = test::cat({test::frame(FrameType::Data, 0, 1, big),
+                       test::frame(FrameType::Data, 1, 1, str("end"))});
+  FrameReader r(false, 4096);
+  Collect c;
+  for (std::size_t off = 0; off < b.size(); off += 1460) {
+    r.feed(ByteView(b).subspan(off, std::min<std::size_t>(1460, b.size() - off)), Timestamp{1}, c);
+  }
+  ASSERT_EQ(c.frames.size(), 2u);
+  EXPECT_TRUE(c.frames[0].truncated);
+  EXPECT_EQ(c.frames[0].payload.size(), 4096u);
+  EXPECT_EQ(c.frames[0].data_bytes, 100000u);
+  EXPECT_EQ(c.frames[1].payload, "end");
+  EXPECT_LE(r.heap_bytes(), 2 * 4096 + 64);
+  EXPECT_EQ(r.oversized_frames(), 1u);
+}
+
+TEST(Http2FrameReader, BadPrefaceAndGapLoseFraming) {
+  FrameReader r(true, 1024);
+  Collect c;
+  Bytes b = str("GET / HTTP/1.1\r\n\r\n");
+  r.feed(b, Timestamp{1}, c);
+  EXPECT_EQ(r.state(), ReaderState::Lost);
+
+  FrameReader g(false, 1024);
+  Bytes f = test::frame(FrameType::Data, 0, 1, str("abc"));
+  g.feed(ByteView(f).first(5), Timestamp{1}, c);
+  g.on_gap(10);
+  g.feed(f, Timestamp{2}, c);
+  EXPECT_TRUE(c.frames.empty());
+  EXPECT_EQ(g.skipped_bytes(), 10u + f.size());
+}
+
+}  // namespace
+}  // namespace offpath::http2

@@ -1,0 +1,281 @@
+#include "http2/session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "support/h2_builder.hpp"
+
+namespace offpath::http2 {
+namespace {
+
+using test::Bytes;
+using test::frame;
+
+class Sink : public ExchangeHandler {
+ public:
+  void on_exchange(Exchange&& ex) override { got.push_back(std::move(ex)); }
+  std::vector<Exchange> got;
+};
+
+Bytes str(std::string_view s) { return test::bytes(s); }
+
+class Http2SessionTest : public ::testing::Test {
+ protected:
+  Http2SessionTest() : session(limits(), sink) {}
+  static Http2Limits limits() {
+    Http2Limits l;
+    l.max_body = 16;
+    l.max_header_bytes = 256;
+    l.max_frame_bytes = 4096;
+    l.max_streams = 4;
+    return l;
+  }
+  void client(const Bytes& b, std::int64_t t = 1) { session.on_data(true, b, Timestamp{t}); }
+  void server(const Bytes& b, std::int64_t t = 2) { session.on_data(false, b, Timestamp{t}); }
+  Bytes request(std::uint32_t id, const char* path, std::uint8_t flags = flag::kEndHeaders |
+                                                                        flag::kEndStream) {
+    return frame(FrameType::Headers, flags, id,
+                 req.block({{":method", "GET"}, {":scheme", "http"}, {":path", path},
+                            {":authority", "svc.local"}, {"user-agent", "t"}}));
+  }
+  Bytes response(std::uint32_t id, const char* status, std::uint8_t flags = flag::kEndHeaders) {
+    return frame(FrameType::Headers, flags, id,
+                 resp.block({{":status", status}, {"content-type", "text/plain"}}));
+  }
+
+  test::Deflater req;
+  test::Deflater resp;
+  Sink sink;
+  Http2Session session;
+};
+
+TEST_F(Http2SessionTest, PriorKnowledgeExchangesPairByStreamId) {
+  client(test::cat({test::preface(), test::settings({}), request(1, "/a"), request(3, "/b")}), 10);
+  server(test::cat({test::settings({}), response(3, "404", flag::kEndHeaders | flag::kEndStream),
+                    response(1, "200"), frame(FrameType::Data, flag::kEndStream, 1,
+                                              str("hello"))}),
+         20);
+  ASSERT_EQ(sink.got.size(), 2u);
+  const Exchange& b = sink.got[0];
+  EXPECT_EQ(b.request->uri, "/b");
+  EXPECT_EQ(b.response->status, 404);
+  EXPECT_EQ(b.index, 1u);
+  const Exchange& a = sink.got[1];
+  EXPECT_EQ(a.outcome, Outcome::Complete);
+  EXPECT_EQ(a.request->method, "GET");
+  EXPECT_EQ(a.request->uri, "/a");
+  EXPECT_EQ(a.request->version(), "2");
+  ASSERT_NE(a.request->header("host"), nullptr);
+  EXPECT_EQ(*a.request->header("host"), "svc.local");
+  EXPECT_EQ(a.response->status, 200);
+  EXPECT_EQ(a.response->body, "hello");
+  EXPECT_EQ(a.response->body_size, 5u);
+  EXPECT_TRUE(a.response->complete);
+  EXPECT_EQ(a.request->first_byte.micros, 10);
+  EXPECT_EQ(a.response->last_byte.micros, 20);
+  EXPECT_EQ(a.anomalies, 0u);
+  EXPECT_EQ(session.counters().streams, 2u);
+  EXPECT_EQ(session.open_streams(), 0u);
+}
+
+TEST_F(Http2SessionTest, HeaderBlockAcrossContinuationAndBodyBounded) {
+  Bytes blk = req.block({{":method", "POST"}, {":scheme", "http"}, {":path", "/upload"},
+                         {":authority", "h"}, {"x-long", std::string(300, 'v')}});
+  const auto half = static_cast<std::ptrdiff_t>(blk.size() / 2);
+  client(test::cat({test::preface(),
+                    frame(FrameType::Headers, 0, 1, Bytes(blk.begin(), blk.begin() + half)),
+                    frame(FrameType::Continuation, flag::kEndHeaders, 1,
+                          Bytes(blk.begin() + half, blk.end())),
+                    frame(FrameType::Data, 0, 1, Bytes(40, 'x')),
+                    frame(FrameType::Data, flag::kEndStream, 1, Bytes(10, 'y'))}));
+  server(response(1, "201", flag::kEndHeaders | flag::kEndStream));
+  ASSERT_EQ(sink.got.size(), 1u);
+  const Exchange& ex = sink.got[0];
+  EXPECT_EQ(ex.request->method, "POST");
+  EXPECT_EQ(ex.request->uri, "/upload");
+  EXPECT_TRUE(ex.request->headers_truncated);  // x-long is above max_header_bytes
+  EXPECT_NE(ex.anomalies & anomaly::kHeadersTruncated, 0u);
+  EXPECT_EQ(ex.request->body_size, 50u);
+  EXPECT_EQ(ex.request->body, std::string(16, 'x'));
+  EXPECT_TRUE(ex.request->body_truncated);
+  EXPECT_EQ(ex.response->status, 201);
+}
+
+TEST_F(Http2SessionTest, InterimResponseAndTrailers) {
+  client(test::cat({test::preface(), request(1, "/t")}));
+  server(test::cat({frame(FrameType::Headers, flag::kEndHeaders, 1, resp.block({{":status", "103"}})),
+                    response(1, "200"), frame(FrameType::Data, 0, 1, str("x")),
+                    frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 1,
+                          resp.block({{"x-trailer", "done"}}))}));
+  ASSERT_EQ(sink.got.size(), 1u);
+  const Exchange& ex = sink.got[0];
+  EXPECT_EQ(ex.interim_statuses, std::vector<int>{103});
+  EXPECT_EQ(ex.response->status, 200);
+  ASSERT_NE(ex.response->header("x-trailer"), nullptr);
+  EXPECT_EQ(*ex.response->header("x-trailer"), "done");
+}
+
+TEST_F(Http2SessionTest, RstStreamEndsOnlyThatStream) {
+  client(test::cat({test::preface(), request(1, "/slow"), request(3, "/fast")}));
+  client(frame(FrameType::RstStream, 0, 1, test::be32(8)), 5);  // CANCEL
+  server(response(3, "200", flag::kEndHeaders | flag::kEndStream));
+  ASSERT_EQ(sink.got.size(), 2u);
+  EXPECT_EQ(sink.got[0].outcome, Outcome::StreamReset);
+  EXPECT_EQ(sink.got[0].error_detail, "RST_STREAM CANCEL from client");
+  EXPECT_FALSE(sink.got[0].response.has_value());
+  EXPECT_EQ(sink.got[1].outcome, Outcome::Complete);
+  EXPECT_EQ(session.counters().resets, 1u);
+  // Late frames of the reset stream start nothing.
+  server(response(1, "200", flag::kEndHeaders | flag::kEndStream));
+  session.finish(Outcome::CaptureEnded);
+  EXPECT_EQ(sink.got.size(), 2u);
+}
+
+TEST_F(Http2SessionTest, GoAwayEndsStreamsAboveLastId) {
+  client(test::cat({test::preface(), request(1, "/a"), request(3, "/b"), request(5, "/c")}));
+  Bytes ga = test::cat({test::be32(1), test::be32(0)});  // last stream 1, NO_ERROR
+  server(test::cat({frame(FrameType::GoAway, 0, 0, ga),
+                    response(1, "200", flag::kEndHeaders | flag::kEndStream)}));
+  ASSERT_EQ(sink.got.size(), 3u);
+  EXPECT_EQ(sink.got[0].outcome, Outcome::GoAway);
+  EXPECT_EQ(sink.got[1].outcome, Outcome::GoAway);
+  EXPECT_EQ(sink.got[0].error_detail, "GOAWAY NO_ERROR");
+  EXPECT_EQ(sink.got[2].request->uri, "/a");
+  EXPECT_EQ(sink.got[2].outcome, Outcome::Complete);
+  EXPECT_EQ(session.counters().goaways, 1u);
+}
+
+TEST_F(Http2SessionTest, GapInHeaderBlockDesyncsHpackButStreamsAreEmitted) {
+  client(test::cat({test::preface(), request(1, "/seen")}));
+  Bytes h = request(3, "/lost");
+  client(Bytes(h.begin(), h.begin() + 12));
+  session.on_gap(true, 20);
+  client(request(5, "/after"));  // framing is gone: nothing more parsed in this direction
+  server(test::cat({response(1, "200", flag::kEndHeaders | flag::kEndStream)}));
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].request->uri, "/seen");
+  EXPECT_NE(sink.got[0].anomalies & anomaly::kGap, 0u);
+  EXPECT_GT(session.counters().skipped_bytes, 0u);
+}
+
+TEST_F(Http2SessionTest, UndecodableHeaderBlockIsHpackDesync) {
+  client(test::cat({test::preface(), request(1, "/ok")}));
+  // An indexed field pointing past both tables: HPACK cannot decode the block.
+  server(frame(FrameType::Headers, flag::kEndHeaders, 1, Bytes{0xff, 0x7f}));
+  server(response(1, "200", flag::kEndHeaders | flag::kEndStream));
+  session.finish(Outcome::ConnectionClosed);
+  ASSERT_EQ(sink.got.size(), 1u);
+  const Exchange& ex = sink.got[0];
+  EXPECT_EQ(ex.request->uri, "/ok");
+  EXPECT_NE(ex.anomalies & anomaly::kHpackDesync, 0u);
+  EXPECT_EQ(ex.response->status, 0);  // nothing readable after the desync
+  EXPECT_GE(session.counters().hpack_errors, 1u);
+}
+
+// The client's encoder uses a 64 KiB table (a table size update opens its first block).
+// Decoded only when the server announced it: SETTINGS_HEADER_TABLE_SIZE is honoured.
+void send_big_table_requests(Http2Session& session, bool announce) {
+  test::Deflater big(65536);
+  nghttp2_hd_deflate_change_table_size(big.get(), 65536);
+  if (announce) session.on_data(false, test::settings({{1, 65536}}), Timestamp{1});
+  const std::string v(3000, 'a');
+  for (std::uint32_t id : {1u, 3u}) {
+    session.on_data(true,
+                    test::cat({id == 1 ? test::preface() : Bytes{},
+                               frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, id,
+                                     big.block({{":method", "GET"},
+                                                {":path", "/" + std::to_string(id)},
+                                                {"x-big-" + std::to_string(id), v}}))}),
+                    Timestamp{2});
+  }
+  session.finish(Outcome::CaptureEnded);
+}
+
+TEST_F(Http2SessionTest, HeaderTableSizeSettingIsHonoured) {
+  send_big_table_requests(session, true);
+  ASSERT_EQ(sink.got.size(), 2u);
+  for (const auto& ex : sink.got) EXPECT_EQ(ex.anomalies & anomaly::kHpackDesync, 0u);
+  EXPECT_EQ(session.counters().hpack_errors, 0u);
+
+  Sink other;
+  Http2Session unannounced(limits(), other);
+  send_big_table_requests(unannounced, false);
+  ASSERT_EQ(other.got.size(), 2u);  // still emitted, with what could be read: nothing
+  for (const auto& ex : other.got) {
+    EXPECT_NE(ex.anomalies & anomaly::kHpackDesync, 0u);
+    EXPECT_TRUE(ex.request->uri.empty());
+  }
+  EXPECT_EQ(unannounced.counters().hpack_errors, 2u);
+}
+
+TEST_F(Http2SessionTest, StreamTableIsBoundedAndFinishEmitsOpenStreams) {
+  Bytes b = test::preface();
+  for (std::uint32_t id = 1; id <= 11; id += 2) b = test::cat({b, request(id, "/x")});
+  client(b);
+  EXPECT_EQ(session.open_streams(), 4u);
+  EXPECT_EQ(session.counters().streams_dropped, 2u);
+  EXPECT_GT(session.heap_bytes(), 0);
+  session.finish(Outcome::CaptureEnded);
+  ASSERT_EQ(sink.got.size(), 4u);
+  for (const auto& ex : sink.got) {
+    EXPECT_EQ(ex.outcome, Outcome::CaptureEnded);
+    EXPECT_FALSE(ex.response.has_value());
+  }
+}
+
+TEST_F(Http2SessionTest, UpgradedRequestIsStreamOne) {
+  HttpMessage up;
+  up.method = "GET";
+  up.uri = "/up";
+  up.complete = true;
+  up.first_byte = Timestamp{1};
+  session.adopt_upgrade_request(std::move(up));
+  client(test::cat({test::preface(), test::settings({})}));
+  server(test::cat({test::settings({}), response(1, "200"),
+                    frame(FrameType::Data, flag::kEndStream, 1, str("hi"))}));
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].request->uri, "/up");
+  EXPECT_EQ(sink.got[0].response->body, "hi");
+  EXPECT_EQ(sink.got[0].outcome, Outcome::Complete);
+}
+
+TEST_F(Http2SessionTest, GrpcStatusFromTrailers) {
+  Bytes blk = req.block({{":method", "POST"}, {":scheme", "http"},
+                         {":path", "/helloworld.Greeter/SayHello"}, {":authority", "g"},
+                         {"content-type", "application/grpc"}, {"te", "trailers"}});
+  using namespace std::string_view_literals;
+  Bytes msg = test::bytes("\0\0\0\0\x03" "abc"sv);
+  client(test::cat({test::preface(), frame(FrameType::Headers, flag::kEndHeaders, 1, blk),
+                    frame(FrameType::Data, flag::kEndStream, 1, msg)}));
+  server(test::cat(
+      {frame(FrameType::Headers, flag::kEndHeaders, 1,
+             resp.block({{":status", "200"}, {"content-type", "application/grpc"}})),
+       frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 1,
+             resp.block({{"grpc-status", "14"}, {"grpc-message", "no%20backend"}}))}));
+  ASSERT_EQ(sink.got.size(), 1u);
+  const Exchange& ex = sink.got[0];
+  ASSERT_TRUE(ex.grpc.has_value());
+  EXPECT_EQ(ex.grpc->status, 14);
+  EXPECT_EQ(ex.grpc->message, "no backend");
+  EXPECT_EQ(ex.grpc->service, "helloworld.Greeter");
+  EXPECT_EQ(ex.grpc->method, "SayHello");
+  EXPECT_EQ(ex.request->body, std::string(reinterpret_cast<const char*>(msg.data()), msg.size()));
+  EXPECT_EQ(ex.anomalies & anomaly::kResponseIncomplete, 0u);
+}
+
+TEST_F(Http2SessionTest, GrpcResponseWithoutTrailersIsIncomplete) {
+  client(test::cat({test::preface(),
+                    frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 1,
+                          req.block({{":method", "POST"}, {":path", "/s.S/M"},
+                                     {"content-type", "application/grpc+proto"}}))}));
+  server(frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 1,
+               resp.block({{":status", "200"}, {"content-type", "application/grpc"}})));
+  ASSERT_EQ(sink.got.size(), 1u);
+  ASSERT_TRUE(sink.got[0].grpc.has_value());
+  EXPECT_EQ(sink.got[0].grpc->status, -1);
+  EXPECT_NE(sink.got[0].anomalies & anomaly::kResponseIncomplete, 0u);
+}
+
+}  // namespace
+}  // namespace offpath::http2
