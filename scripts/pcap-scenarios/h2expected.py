@@ -7,7 +7,9 @@ Usage: h2expected.py --bin OFFPATH PCAP [--write]
 
 Per connection, offpath's exchanges must be tshark's streams, as multisets (offpath
 emits a stream when it ends, not in stream-id order): method, path (offpath's uri),
-final status and grpc-status; every record must say request.version "2"; a stream the
+final status and grpc-status (for a stream reset by RST_STREAM only method and path:
+what the server sends after the client's reset, as in grpc-deadline, may or may not be
+kept, and status and grpc-status are then either tshark's or null); every record must say request.version "2"; a stream the
 server ended must be "complete", one ended by RST_STREAM must not be. Each difference
 is printed and the exit status is 1. With --write and no difference, the expected rows
 (connection, method, URI, status, outcome, anomalies, failed) go to stdout in offpath's
@@ -75,15 +77,19 @@ def main():
     for conn in sorted(set(got) | set(want)):
         if conn not in conns:
             diffs.append(f"{conn}: offpath reports a connection tshark's listing does not have")
-        g = collections.Counter(x[:4] for x in got[conn])
-        w = collections.Counter(x[:4] for x in want[conn])
+        reset = {x[:2] for x in want[conn] if x[4].startswith("rst:")}
+
+        def key(x):
+            return x[:2] + ("(reset)", "(reset)") if x[:2] in reset else x[:4]
+        g = collections.Counter(key(x) for x in got[conn])
+        w = collections.Counter(key(x) for x in want[conn])
         for k in sorted((g - w).elements(), key=str):
             diffs.append(f"{conn}: offpath has, tshark lacks: {k}")
         for k in sorted((w - g).elements(), key=str):
             diffs.append(f"{conn}: tshark has, offpath lacks: {k}")
-        ends = {x[:4]: x[4] for x in want[conn]}
+        ends = {x[:2]: x[4] for x in want[conn]}
         for x in got[conn]:
-            end = ends.get(x[:4])
+            end = ends.get(x[:2])
             if end == "end" and x[4] != "complete":
                 diffs.append(f"{conn}: {x[:4]}: the server ended the stream, outcome {x[4]}")
             if end and end.startswith("rst:") and x[4] == "complete":

@@ -3,6 +3,7 @@
 scenario's spec: the oracle for the h2c and gRPC captures.
 
 Usage: h2streams.py PCAP SERVER_PORT < SPEC > NAME.h2streams.txt
+       h2streams.py --verify PCAP...
 
 SPEC has one line per stream: CONN STREAM METHOD PATH STATUS GRPC_STATUS END
 CONN is the 0-based index of the connection in the order of its first SYN to
@@ -15,7 +16,9 @@ tshark reads the server port as HTTP/2 (-d tcp.port==PORT,http2), or as HTTP whe
 capture holds an HTTP/1.1 Upgrade: h2c, so that its HTTP dissector follows the 101
 into HTTP/2; the upgraded request is stream 1. Writes one line per stream, in the
 spec's format, plus each connection's GOAWAY frames, and exits 1 when the listing
-differs from the spec. Needs tshark.
+differs from the spec. --verify re-derives each committed NAME.h2streams.txt (the server
+port and the streams from the file itself) and exits 1 unless tshark still gives the
+same listing, line for line. Needs tshark.
 """
 
 import json
@@ -104,28 +107,30 @@ def new_stream():
     return {"method": "-", "path": "-", "status": "-", "grpc": "-", "end": "open"}
 
 
+def verify(pcaps):
+    bad = 0
+    for pcap in pcaps:
+        path = pcap[:-len(".pcap")] + ".h2streams.txt"
+        committed = open(path).read().splitlines()
+        port = int(committed[0].split("(server port ")[1].split(")")[0])
+        spec = [line[len("stream "):] for line in committed if line.startswith("stream ")]
+        listing, got = listing_of(pcap, port)
+        same = listing == committed and got == spec
+        bad += not same
+        print("%s: %s" % (path, "tshark gives the same listing" if same else "DIFFERS from tshark"))
+    return 1 if bad else 0
+
+
 def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "--verify":
+        return verify(sys.argv[2:])
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2
     pcap, port = sys.argv[1], int(sys.argv[2])
-    conns = connections(pcap, port)
-    streams, goaways = tshark_streams(pcap, port)
-    got, want = [], []
-    for (conn, sid), s in sorted(streams.items(), key=lambda kv: (conns.index(kv[0][0]), kv[0][1])):
-        got.append("%d %d %s %s %s %s %s" % (conns.index(conn), sid, s["method"], s["path"],
-                                             s["status"], s["grpc"], s["end"]))
-    for line in sys.stdin:
-        if line.strip():
-            want.append(" ".join(line.split()))
-    print("# tshark's HTTP/2 streams in %s (server port %d): CONN STREAM METHOD PATH STATUS"
-          " GRPC_STATUS END" % (pcap.rsplit("/", 1)[-1], port))
-    for n, conn in enumerate(conns):
-        print("conn %d %s" % (n, conn))
-        for g in goaways.get(conn, []):
-            print("  " + g)
-    for line in got:
-        print("stream " + line)
+    want = [" ".join(line.split()) for line in sys.stdin if line.strip()]
+    listing, got = listing_of(pcap, port)
+    print("\n".join(listing))
     if got != want:
         for line in sorted(set(got) - set(want)):
             print("h2streams: tshark has, spec lacks: " + line, file=sys.stderr)
@@ -133,6 +138,23 @@ def main():
             print("h2streams: spec has, tshark lacks: " + line, file=sys.stderr)
         return 1
     return 0
+
+
+def listing_of(pcap, port):
+    """The listing's lines and its streams (spec format)."""
+    conns = connections(pcap, port)
+    streams, goaways = tshark_streams(pcap, port)
+    got = []
+    for (conn, sid), s in sorted(streams.items(), key=lambda kv: (conns.index(kv[0][0]), kv[0][1])):
+        got.append("%d %d %s %s %s %s %s" % (conns.index(conn), sid, s["method"], s["path"],
+                                             s["status"], s["grpc"], s["end"]))
+    listing = ["# tshark's HTTP/2 streams in %s (server port %d): CONN STREAM METHOD PATH STATUS"
+               " GRPC_STATUS END" % (pcap.rsplit("/", 1)[-1], port)]
+    for n, conn in enumerate(conns):
+        listing.append("conn %d %s" % (n, conn))
+        listing.extend("  " + g for g in goaways.get(conn, []))
+    listing.extend("stream " + line for line in got)
+    return listing, got
 
 
 if __name__ == "__main__":
