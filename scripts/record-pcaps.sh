@@ -33,7 +33,7 @@ all_scenarios=(
   close-no-response capture-ended tcp-fastopen
   ambiguous-length http-minor-version invalid-status broken-after-status not-http-mixed
   keepalive-high-port
-  h2c-prior-knowledge-nghttpd h2c-nginx h2c-h2load h2c-upgrade
+  h2c-prior-knowledge-nghttpd h2c-nginx h2c-h2load h2c-upgrade h2c-goaway
   grpc-unary grpc-server-streaming grpc-not-found grpc-deadline grpc-stopped-server
 )
 
@@ -661,7 +661,9 @@ rec_h2c_h2load() {
   stop "$nghttpd_pid"
 }
 
-rec_h2c_nginx() {
+# nginx_h2_start PORT [DIRECTIVE]: nginx with an h2c listener on PORT serving h2_root,
+# DIRECTIVE added to its http block; the pid is in $nginx_h2_pid.
+nginx_h2_start() {
   h2_root
   mkdir -p "$work/nginx-h2"
   cat >"$work/nginx-h2/nginx.conf" <<EOF
@@ -672,16 +674,21 @@ events { worker_connections 64; }
 http {
   access_log off;
   client_body_temp_path $work/nginx-h2/body;
+  ${2:-}
   server {
-    listen $srv4:8210 http2;
+    listen $srv4:$1 http2;
     server_name h2c.test;
     root $work/h2root;
   }
 }
 EOF
   bg "$ns_s" "$work/nginx-h2.log" nginx -g 'daemon off;' -c "$work/nginx-h2/nginx.conf"
-  local ngx=$bg_pid
-  wait_for 5 listening 8210
+  nginx_h2_pid=$bg_pid
+  wait_for 5 listening "$1"
+}
+
+rec_h2c_nginx() {
+  nginx_h2_start 8210
   cap_start h2c-nginx
   cli nghttp -n "http://$srv4:8210/index.html" "http://$srv4:8210/api/items.json" >/dev/null
   ccurl --http2-prior-knowledge "http://$srv4:8210/style.css"
@@ -692,7 +699,25 @@ EOF
 1 1 GET /style.css 200 - end
 2 1 GET /missing.html 404 - end
 EOF
-  stop "$ngx"
+  stop "$nginx_h2_pid"
+}
+
+# nginx ends a connection after 2 requests (keepalive_requests 2): nghttp sends four at
+# once, nginx answers streams 13 and 15 and sends GOAWAY with last stream id 15; streams
+# 17 and 19 are never answered (nghttp: "Some requests were not processed").
+rec_h2c_goaway() {
+  nginx_h2_start 8211 'keepalive_requests 2;'
+  cap_start h2c-goaway
+  cli nghttp -n "http://$srv4:8211/index.html" "http://$srv4:8211/style.css" \
+    "http://$srv4:8211/api/items.json" "http://$srv4:8211/missing.html" >"$work/nghttp.log" 2>&1
+  grep -q 'total=4, processed=2' "$work/nghttp.log" || die "h2c-goaway: $(cat "$work/nghttp.log")"
+  finish_h2 8211 <<EOF
+0 13 GET /index.html 200 - end
+0 15 GET /style.css 200 - end
+0 17 GET /api/items.json - - open
+0 19 GET /missing.html - - open
+EOF
+  stop "$nginx_h2_pid"
 }
 
 grpc_call() {
