@@ -114,6 +114,20 @@ std::string render_metrics(const MetricsInputs& in) {
   m.counter("offpath_http_not_http_bytes_total", "Stream bytes of those connections.",
             w.connections.not_http_bytes);
 
+  // http2
+  const auto& h2 = w.connections.http2;
+  m.counter("offpath_http2_connections_total", "Connections parsed as HTTP/2 (h2c).", h2.connections);
+  m.counter("offpath_http2_frames_total", "HTTP/2 frames read.", h2.frames);
+  m.counter("offpath_http2_streams_total", "HTTP/2 streams emitted as exchanges.", h2.streams);
+  m.counter("offpath_http2_resets_total", "RST_STREAM frames.", h2.resets);
+  m.counter("offpath_http2_goaways_total", "GOAWAY frames.", h2.goaways);
+  m.counter("offpath_http2_hpack_errors_total", "Header blocks HPACK could not decode.",
+            h2.hpack_errors);
+  m.counter("offpath_http2_streams_dropped_total", "Streams beyond the per-connection table.",
+            h2.streams_dropped);
+  m.counter("offpath_http2_skipped_bytes_total", "HTTP/2 bytes not parsed (framing lost).",
+            h2.skipped_bytes);
+
   // exchange
   const auto& o = p.output;
   m.counter("offpath_exchange_exchanges_total", "Exchanges (request with its response or outcome).",

@@ -20,6 +20,20 @@ std::optional<std::int64_t> ahead_of_expected(const StreamReassembler& r, bool s
   return std::nullopt;
 }
 
+// A SETTINGS frame header on stream 0 with no flags: what an HTTP/2 server sends first.
+bool looks_like_server_settings(ByteView d) {
+  if (d.size() < http2::kFrameHeaderSize) return false;
+  const std::uint32_t len = (std::uint32_t{d[0]} << 16) | (std::uint32_t{d[1]} << 8) | d[2];
+  return len % 6 == 0 && len <= 6 * 16 && d[3] == static_cast<std::uint8_t>(http2::FrameType::Settings) &&
+         d[4] == 0 && load_be32(d.data() + 5) == 0;
+}
+
+// At least "PRI" of the client connection preface, and nothing else.
+bool looks_like_client_preface(ByteView d) {
+  const std::size_t n = std::min(d.size(), http2::kClientPreface.size());
+  return n >= 3 && as_chars(d.first(n)) == http2::kClientPreface.substr(0, n);
+}
+
 }  // namespace
 
 std::uint64_t connection_id(const FlowKey& key, Timestamp start) {
@@ -67,6 +81,7 @@ ConnectionMemory Connection::memory() const {
     m.http = heap_bytes(sizeof(HttpState)) + http_->request_parser.heap_bytes() +
              http_->response_parser.heap_bytes();
     m.exchanges = http_->pairer.heap_bytes();
+    if (http_->h2) m.exchanges += http_->h2->heap_bytes();
   }
   return m;
 }
@@ -78,6 +93,7 @@ ConnectionCounters Connection::http_counters() const {
   c.parser += http_->response_parser.counters();
   c.orphan_responses = http_->pairer.orphan_responses();
   c.late_responses = http_->pairer.late_responses();
+  if (http_->h2) c.http2 = http_->h2->counters();
   return c;
 }
 
@@ -356,10 +372,14 @@ void Connection::finish(Outcome why, Timestamp ts) {
     Direction& d = dirs_[i];
     if (!d.parser_started) continue;
     d.reassembler.flush(ts, handlers_[i]);
-    parser(static_cast<Side>(i)).finish(ts);
+    if (!http_->h2) parser(static_cast<Side>(i)).finish(ts);
   }
   http_->pairer.close(why);
-  count_not_http();
+  if (http_->h2) {
+    http_->h2->finish(why);
+  } else {
+    count_not_http();
+  }
   // Nothing is parsed or paired any more: keep the counters, give the memory back now
   // rather than when the finished connection leaves the table.
   ended_http_ += http_counters();
@@ -381,13 +401,43 @@ void Connection::expire_requests(Timestamp deadline) {
   if (http_) http_->pairer.expire(deadline);
 }
 
+bool Connection::detect_http2(Side side, std::uint64_t offset, ByteView data) {
+  if (http_->h2) return true;
+  if (offset != 0 || !dirs_[static_cast<std::size_t>(side)].syn_seen) return false;
+  const bool from_client = side == *client_;
+  if (from_client ? !looks_like_client_preface(data) : !looks_like_server_settings(data)) {
+    return false;
+  }
+  // Only while neither HTTP/1.x parser has read a byte.
+  if (http_->request_parser.stream_bytes() != 0 || http_->response_parser.stream_bytes() != 0) {
+    return false;
+  }
+  http2::Http2Limits l;
+  l.max_body = limits_.max_body;
+  l.max_header_bytes = limits_.max_header_bytes;
+  l.budget = limits_.budget;
+  http_->h2 = std::make_unique<http2::Http2Session>(l, out_);
+  http_->h2->set_context(key_.endpoint(*client_), key_.endpoint(other(*client_)),
+                         connection_id(key_, start_), start_);
+  roles_guessed_ = false;
+  return true;
+}
+
 void Connection::DirectionHandler::on_data(std::uint64_t offset, ByteView data, Timestamp ts) {
+  if (conn_.detect_http2(side_, offset, data)) {
+    conn_.http_->h2->on_data(side_ == *conn_.client_, data, ts);
+    return;
+  }
   conn_.parser(side_).feed(offset, data, ts);
   if (conn_.roles_guessed_) conn_.settle_roles(side_, ts);
 }
 
 void Connection::DirectionHandler::on_gap(std::uint64_t offset, std::uint64_t length,
                                           Timestamp ts) {
+  if (conn_.http_->h2) {
+    conn_.http_->h2->on_gap(side_ == *conn_.client_, length);
+    return;
+  }
   HttpParser& parser = conn_.parser(side_);
   const std::uint64_t filled = parser.counters().gap_filled_bytes;
   parser.gap(length, ts);

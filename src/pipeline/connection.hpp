@@ -7,6 +7,10 @@
 // like a status line); failing both (the first bytes seen are body bytes), a guess (the
 // side with the higher port) that the first request or status line found in either
 // direction confirms or reverses.
+// HTTP/2 (h2c with prior knowledge): a client stream that begins with the connection
+// preface (`PRI * HTTP/2.0`), or a server stream that begins with a SETTINGS frame, both
+// seen from their first byte, hands the rest of both streams to an Http2Session instead
+// of the HTTP/1.x parsers (any port). The h2c Upgrade (101) is not switched yet.
 // Not HTTP: a connection in which neither direction began as HTTP (see HttpParser's
 // NotHttp state; picked up mid-stream: no start line found) emits nothing and is counted
 // in not_http_connections / not_http_bytes when it finishes.
@@ -33,6 +37,7 @@
 #include "exchange/pairer.hpp"
 #include "flow/flow_key.hpp"
 #include "http/parser.hpp"
+#include "http2/session.hpp"
 #include "tcp/reassembler.hpp"
 
 namespace offpath {
@@ -46,6 +51,7 @@ struct ConnectionCounters {
   std::uint64_t not_http_connections = 0;  // finished with no HTTP in either direction
   std::uint64_t not_http_bytes = 0;        // their bytes, both directions
   std::uint64_t rst_ignored = 0;  // RSTs out of the window or followed by more data
+  http2::Http2Counters http2;
 
   ConnectionCounters& operator+=(const ConnectionCounters& o) {
     reassembly += o.reassembly;
@@ -56,6 +62,7 @@ struct ConnectionCounters {
     not_http_connections += o.not_http_connections;
     not_http_bytes += o.not_http_bytes;
     rst_ignored += o.rst_ignored;
+    http2 += o.http2;
     return *this;
   }
 };
@@ -135,6 +142,7 @@ class Connection {
     Pairer pairer;
     HttpParser request_parser;
     HttpParser response_parser;
+    std::unique_ptr<http2::Http2Session> h2;  // set once the connection is HTTP/2
     HttpState(const Pairer::Context& ctx, ExchangeHandler& out, const ParserLimits& limits)
         : pairer(ctx, out),
           request_parser(MessageKind::Request, pairer, limits),
@@ -152,6 +160,8 @@ class Connection {
   // the other kind, and makes them firm once either direction began a message.
   void settle_roles(Side side, Timestamp ts);
   void count_not_http();
+  // Switches to HTTP/2 if `side`'s first bytes (stream offset 0) say so.
+  bool detect_http2(Side side, std::uint64_t offset, ByteView data);
   void ensure_http();
   HttpParser& parser(Side side);
   void start_direction(Side side, const Segment& seg);

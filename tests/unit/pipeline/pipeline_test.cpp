@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/h2_builder.hpp"
 #include "support/json.hpp"
 #include "support/packet_builder.hpp"
 #include "support/sinks.hpp"
@@ -1099,6 +1100,75 @@ TEST(Shedding, Level4RefusesNewFlowsAndTheLimitEvictsEverything) {
   later.handshake(run);
   EXPECT_EQ(run.counters().worker.flows_created, 2u);
   EXPECT_EQ(run.counters().memory.level, 0);
+}
+
+// h2c with prior knowledge, on a port that says nothing: the server's SETTINGS come
+// first, then the client preface; two concurrent streams answered out of order, one a
+// gRPC call failing with UNAVAILABLE behind a 200; then an HTTP/1.1 connection as usual.
+TEST(Pipeline, Http2PriorKnowledgeStreamsAndGrpcStatus) {
+  using namespace http2;
+  using http2::test::Bytes;
+  auto s = [](const Bytes& b) { return std::string(as_chars(b)); };
+  http2::test::Deflater req;
+  http2::test::Deflater resp;
+  const Bytes get = test::frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 1,
+                                req.block({{":method", "GET"}, {":scheme", "http"},
+                                           {":path", "/items?id=7"}, {":authority", "shop"}}));
+  const Bytes call = test::cat(
+      {test::frame(FrameType::Headers, flag::kEndHeaders, 3,
+                   req.block({{":method", "POST"}, {":scheme", "http"},
+                              {":path", "/inventory.Stock/Reserve"}, {":authority", "stock"},
+                              {"content-type", "application/grpc"}})),
+       test::frame(FrameType::Data, flag::kEndStream, 3, http2::test::bytes("\0\0\0\0\x01z"sv))});
+  const Bytes grpc_reply = test::cat(
+      {test::frame(FrameType::Headers, flag::kEndHeaders, 3,
+                   resp.block({{":status", "200"}, {"content-type", "application/grpc"}})),
+       test::frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 3,
+                   resp.block({{"grpc-status", "14"}, {"grpc-message", "no%20stock%20service"}}))});
+  const Bytes ok = test::cat({test::frame(FrameType::Headers, flag::kEndHeaders, 1,
+                                          resp.block({{":status", "200"}})),
+                              test::frame(FrameType::Data, flag::kEndStream, 1,
+                                          http2::test::bytes("hello"))});
+  Replay run;
+  connection(run, 40000, 7000,
+             {{false, s(test::settings({{3, 100}}))},
+              {true, s(test::cat({test::preface(), test::settings({}), get}))},
+              {true, s(call)},
+              {false, s(grpc_reply)},
+              {false, s(ok)}});
+  connection(run, 40001, 7000, {{true, std::string(kGet)}, {false, std::string(k200)}});
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 3u);
+  const JsonValue& g = recs[0];
+  EXPECT_EQ(str(g, "request.version"), "2");
+  EXPECT_EQ(str(g, "request.method"), "POST");
+  EXPECT_EQ(str(g, "request.host"), "stock");
+  EXPECT_EQ(str(g, "response.status"), "200");
+  EXPECT_EQ(str(g, "grpc.status"), "14");
+  EXPECT_EQ(str(g, "grpc.message"), "no stock service");
+  EXPECT_EQ(str(g, "grpc.service"), "inventory.Stock");
+  EXPECT_EQ(str(g, "grpc.method"), "Reserve");
+  EXPECT_TRUE(flag(g, "failed"));
+  EXPECT_EQ(str(g, "error_type"), "backend_unavailable");
+  EXPECT_EQ(str(g, "connection.index"), "1");
+  const JsonValue& a = recs[1];
+  EXPECT_EQ(str(a, "outcome"), "complete");
+  EXPECT_EQ(str(a, "request.path"), "/items");
+  EXPECT_EQ(str(a, "request.host"), "shop");
+  EXPECT_EQ(str(a, "response.body"), "hello");
+  EXPECT_EQ(a.path("grpc"), nullptr);
+  EXPECT_FALSE(flag(a, "failed"));
+  EXPECT_TRUE(anomalies(a).empty());
+  expect_get_200(recs[2]);
+  EXPECT_EQ(str(recs[2], "request.version"), "1.1");
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.http2.connections, 1u);
+  EXPECT_EQ(c.http2.streams, 2u);
+  EXPECT_EQ(c.http2.frames, 9u);
+  EXPECT_EQ(c.http2.hpack_errors, 0u);
+  EXPECT_EQ(c.not_http_connections, 0u);
+  EXPECT_EQ(c.parser.parse_errors, 0u);
 }
 
 }  // namespace
