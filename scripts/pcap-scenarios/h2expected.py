@@ -13,7 +13,7 @@ kept, and status and grpc-status are then either tshark's or null); every record
 server ended must be "complete", one reset or never answered (as above a GOAWAY's last
 stream id) must not be. Each difference
 is printed and the exit status is 1. With --write and no difference, the expected rows
-(connection, method, URI, status, outcome, anomalies, failed) go to stdout in offpath's
+(connection, method, URI, status, outcome, anomalies, failed, grpc_status) go to stdout in offpath's
 order, for replay_pcaps.py.
 """
 
@@ -107,7 +107,8 @@ def main():
             req, resp = r["request"] or {}, r["response"] or {}
             print(json.dumps({"conn": conn_of(r), "method": req.get("method"), "uri": req.get("uri"),
                               "status": resp.get("status"), "outcome": r["outcome"],
-                              "anomalies": sorted(r["anomalies"]), "failed": r["failed"]}))
+                              "anomalies": sorted(r["anomalies"]), "failed": r["failed"],
+                              "grpc_status": (r.get("grpc") or {}).get("status")}))
     return 0
 
 
