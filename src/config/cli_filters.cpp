@@ -73,7 +73,12 @@ void add_filter_options(CLI::App& app, Config& c) {
   app.add_option("--failed-outcomes", f.failed_outcomes,
                  "Outcomes without a response that count as failed (default all: "
                  "connection_reset,connection_closed,capture_ended,timeout,evicted,parse_error,"
-                 "connection_refused,connect_timeout; or none)")
+                 "connection_refused,connect_timeout,stream_reset,goaway; or none)")
+      ->type_name("LIST")
+      ->group(classify);
+  app.add_option("--grpc-failed-codes", f.grpc_failed_codes,
+                 "gRPC status codes that make an exchange failed, by number (14) or name "
+                 "(UNAVAILABLE) (default all but OK: 1-16; or none)")
       ->type_name("LIST")
       ->group(classify);
   app.add_flag("--connect-failures", f.connect_failures,

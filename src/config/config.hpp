@@ -99,6 +99,7 @@ struct FilterOptions {
   std::vector<std::string> failed_status;    // --failed-status; empty = 400-599
   std::optional<double> slow_ms;             // --slow MS
   std::vector<std::string> failed_outcomes;  // --failed-outcomes; empty = all
+  std::vector<std::string> grpc_failed_codes;  // --grpc-failed-codes; empty = all but OK
   bool connect_failures = false;             // --connect-failures
 
   bool operator==(const FilterOptions&) const = default;

@@ -1,6 +1,8 @@
 #include "filter/filter_set.hpp"
 
+#include <charconv>
 #include <cmath>
+#include <iterator>
 
 #include "filter/status_set.hpp"
 
@@ -99,6 +101,37 @@ Result<std::uint32_t> parse_outcome_list(std::string_view text) {
       return make_error("expected outcomes among " + outcome_names() + ", got '" +
                         std::string(name) + "'");
     }
+  }
+  return mask;
+}
+
+Result<std::uint32_t> parse_grpc_codes(std::string_view text) {
+  static constexpr std::string_view kNames[] = {
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  constexpr int kMax = static_cast<int>(std::size(kNames)) - 1;
+  auto code = [&](std::string_view s) -> int {
+    int v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) return v <= kMax ? v : -1;
+    const std::string u = upper(s);
+    for (int i = 0; i <= kMax; ++i) {
+      if (kNames[i] == u) return i;
+    }
+    return -1;
+  };
+  std::uint32_t mask = 0;
+  for (std::string_view item : items(text)) {
+    const auto dash = item.find('-');
+    const int lo = code(trim(item.substr(0, dash)));
+    const int hi = dash == std::string_view::npos ? lo : code(trim(item.substr(dash + 1)));
+    if (lo < 0 || hi < lo) {
+      return make_error("expected gRPC status codes (0-16, a range 1-16, or names such as "
+                        "UNAVAILABLE), got '" + std::string(item) + "'");
+    }
+    for (int i = lo; i <= hi; ++i) mask |= 1u << i;
   }
   return mask;
 }
@@ -208,6 +241,15 @@ Result<FilterSet> build_filters(const Config& config) {
       auto mask = parse_outcome_list(value);
       if (!mask) return flag_error("--failed-outcomes", mask.error().message + " (or none)");
       c.failed_outcomes |= *mask;
+    }
+  }
+  if (!o.grpc_failed_codes.empty()) {
+    c.grpc_failed_codes = 0;
+    for (const auto& value : o.grpc_failed_codes) {
+      if (trim(value) == "none") continue;
+      auto mask = parse_grpc_codes(value);
+      if (!mask) return flag_error("--grpc-failed-codes", mask.error().message + " (or none)");
+      c.grpc_failed_codes |= *mask;
     }
   }
   set.connect_failures = o.connect_failures;

@@ -25,6 +25,9 @@ std::uint32_t all_failure_outcomes();
 
 // Parses a --failed-outcomes value (comma list of outcome names) into a mask.
 Result<std::uint32_t> parse_outcome_list(std::string_view text);
+// Parses a --grpc-failed-codes value (comma list of gRPC status codes: numbers 0-16,
+// ranges "1-16", or names "UNAVAILABLE", any case) into a mask (bit per code).
+Result<std::uint32_t> parse_grpc_codes(std::string_view text);
 
 Result<FilterSet> build_filters(const Config& config);
 

@@ -120,6 +120,23 @@ TEST(FilterSet, ClassificationFlags) {
   EXPECT_EQ(none->classify.failed_outcomes, 0u);
 }
 
+TEST(FilterSet, GrpcFailedCodes) {
+  auto defaults = build({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->classify.grpc_failed_codes, 0x1fffeu);  // all but OK
+  auto set = build(with([](FilterOptions& o) { o.grpc_failed_codes = {"unavailable,4", "12-13"}; }));
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->classify.grpc_failed_codes, (1u << 14) | (1u << 4) | (1u << 12) | (1u << 13));
+  auto none = build(with([](FilterOptions& o) { o.grpc_failed_codes = {"none"}; }));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->classify.grpc_failed_codes, 0u);
+  auto bad = build(with([](FilterOptions& o) { o.grpc_failed_codes = {"17"}; }));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "--grpc-failed-codes: expected gRPC status codes (0-16, a range 1-16, or names such "
+            "as UNAVAILABLE), got '17' (or none)");
+}
+
 TEST(FilterSet, ClassifyUsesTheParsedOptions) {
   auto set = build(with([](FilterOptions& o) { o.failed_status = {"503"}; o.slow_ms = 10.0; o.failed_outcomes = {"timeout"}; }));
   ASSERT_TRUE(set.ok());
