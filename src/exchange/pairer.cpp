@@ -216,6 +216,12 @@ BodyMode Pairer::on_headers_complete(MessageKind kind, HttpMessage& msg) {
   response_target_ = target;
   const bool connect_ok = target->method == "CONNECT" && status >= 200 && status < 300;
   if (status == 101 || connect_ok) {
+    const std::string* proto = msg.header("upgrade");
+    if (status == 101 && proto != nullptr && proto->size() == 3 &&
+        (((*proto)[0] | 0x20) == 'h') && (*proto)[1] == '2' && (((*proto)[2] | 0x20) == 'c')) {
+      h2c_upgrade_ = true;
+      h2c_request_ = target->request;
+    }
     if (request_parser_ != nullptr) request_parser_->resolve_upgrade(true, msg.headers_end);
     target->anomalies |= anomaly::kUpgraded;
     return BodyMode::Upgrade;
@@ -386,6 +392,14 @@ void Pairer::expire(Timestamp deadline) {
     emit(copy, Outcome::Timeout);
     p.timed_out = true;
   }
+}
+
+bool Pairer::take_h2c_upgrade(std::optional<HttpMessage>& request) {
+  if (!h2c_upgrade_) return false;
+  h2c_upgrade_ = false;
+  request = std::move(h2c_request_);
+  h2c_request_.reset();
+  return true;
 }
 
 }  // namespace offpath

@@ -95,6 +95,13 @@ class Pairer final : public MessageHandler {
   void add_anomaly(std::uint32_t bits);
   // Marks only the exchanges open now (e.g. retransmissions disagreed under them).
   void mark_open(std::uint32_t bits);
+  // A 101 switched the connection to HTTP/2 (`Upgrade: h2c`): true once, with a copy of
+  // the request that asked (stream 1 of the HTTP/2 connection) when it was seen.
+  bool take_h2c_upgrade(std::optional<HttpMessage>& request);
+  // The index an exchange begun after those open now would get.
+  std::uint32_t next_index() const {
+    return next_index_ + static_cast<std::uint32_t>(pending_.size());
+  }
 
   void on_message_begin(MessageKind kind, HttpMessage& msg) override;
   BodyMode on_headers_complete(MessageKind kind, HttpMessage& msg) override;
@@ -158,6 +165,8 @@ class Pairer final : public MessageHandler {
   bool client_gap_ = false;             // a client gap may have hidden requests
   bool unmarked_loss_ = false;          // a gap may have hidden exchanges no record marks
   std::uint32_t next_index_ = 0;
+  bool h2c_upgrade_ = false;
+  std::optional<HttpMessage> h2c_request_;
   std::uint32_t shared_anomalies_ = 0;
   std::uint64_t late_responses_ = 0;
   std::uint64_t orphans_ = 0;

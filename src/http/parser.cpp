@@ -312,7 +312,7 @@ void HttpParser::feed(std::uint64_t offset, ByteView data, Timestamp ts) {
       return;
     }
     case ParserState::Tunnel:
-      counters_.tunnel_bytes += data.size();
+      tunnel(data, ts);
       return;
     case ParserState::Failed:
       counters_.failed_bytes += data.size();
@@ -469,8 +469,8 @@ void HttpParser::execute(ByteView data, Timestamp ts) {
     ByteView rest = data.subspan(consumed);
     if (kind_ == MessageKind::Response || upgrade_decision_ == 1) {
       state_ = ParserState::Tunnel;
-      counters_.tunnel_bytes += rest.size();
       upgrade_decision_ = -1;
+      tunnel(rest, ts);
       return;
     }
     if (upgrade_decision_ == 0) {  // already refused: keep parsing
@@ -666,6 +666,13 @@ void HttpParser::finish(Timestamp ts) {
   if (state_ != ParserState::NotHttp) state_ = ParserState::Failed;
 }
 
+void HttpParser::tunnel(ByteView data, Timestamp ts) {
+  if (data.empty()) return;
+  if (tunnel_handler_ == nullptr || !tunnel_handler_->on_tunnel_data(data, ts)) {
+    counters_.tunnel_bytes += data.size();
+  }
+}
+
 void HttpParser::resolve_upgrade(bool accepted, Timestamp ts) {
   if (state_ != ParserState::AwaitUpgrade) {
     if (state_ == ParserState::Parsing) upgrade_decision_ = accepted ? 1 : 0;
@@ -673,8 +680,9 @@ void HttpParser::resolve_upgrade(bool accepted, Timestamp ts) {
   }
   if (accepted) {
     state_ = ParserState::Tunnel;
-    counters_.tunnel_bytes += upgrade_wait_.size();
+    std::string waiting = std::move(upgrade_wait_);
     upgrade_wait_.clear();
+    tunnel(ByteView(reinterpret_cast<const std::uint8_t*>(waiting.data()), waiting.size()), ts);
     return;
   }
   state_ = ParserState::Parsing;

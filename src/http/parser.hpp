@@ -19,7 +19,8 @@
 //  - Parsing: llhttp owns the bytes.
 //  - AwaitUpgrade: a request asked for an upgrade (Upgrade, CONNECT); later bytes wait
 //    (bounded) until the response accepts (-> Tunnel) or refuses (-> Parsing).
-//  - Tunnel: after 101 or a successful CONNECT the rest is not HTTP: counted, not parsed.
+//  - Tunnel: after 101 or a successful CONNECT the rest is not HTTP: offered to the
+//    TunnelHandler (the connection, which takes it after an h2c upgrade), else counted.
 //  - Failed: llhttp rejected the bytes; the rest of this direction is counted, not parsed
 //    (llhttp errors are sticky).
 // Gaps: inside a Content-Length or close-delimited body the lost bytes are accounted as
@@ -63,6 +64,13 @@ class MessageHandler {
   // The message in progress will not complete; msg holds what was seen of it.
   virtual void on_message_aborted(MessageKind kind, HttpMessage&& msg, AbortReason reason,
                                   std::string_view detail) = 0;
+};
+
+// Bytes of a direction after an accepted upgrade; true if taken (else counted as tunnel).
+class TunnelHandler {
+ public:
+  virtual ~TunnelHandler() = default;
+  virtual bool on_tunnel_data(ByteView data, Timestamp ts) = 0;
 };
 
 // True when `s` begins like a request line ("GET /...") or a status line ("HTTP/1.1 200").
@@ -116,6 +124,7 @@ class HttpParser {
   void start(bool at_message_start);
   // The parser of the other direction of the connection (told when this one begins).
   void set_peer(HttpParser* peer) { peer_ = peer; }
+  void set_tunnel_handler(TunnelHandler* handler) { tunnel_handler_ = handler; }
   // Sync also watches for start lines of the other kind (roles are a guess).
   void set_either_kind(bool on) { either_kind_ = on; }
   // A start line of the other kind found in Sync: the bytes from it on and their stream
@@ -165,6 +174,7 @@ class HttpParser {
   int cb_message_complete();
 
  private:
+  void tunnel(ByteView data, Timestamp ts);  // tunnel bytes: to the handler, or counted
   void reset_llhttp();
   void execute(ByteView data, Timestamp ts);
   llhttp_errno_t run_llhttp(const char* p, std::size_t n);
@@ -217,6 +227,7 @@ class HttpParser {
   std::string join_buf_;         // sync_carry_ + the next feed
   bool sync_line_start_ = true;  // the next byte fed in Sync state starts a line
   bool carry_after_binary_ = false;  // sync_carry_ follows a binary byte, not a line start
+  TunnelHandler* tunnel_handler_ = nullptr;
   std::string upgrade_wait_;     // bytes held in AwaitUpgrade
 
   HttpParser* peer_ = nullptr;

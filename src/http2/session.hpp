@@ -71,6 +71,8 @@ class Http2Session : private FrameSink {
   // After `Upgrade: h2c` -> 101: the HTTP/1.1 request is stream 1, whose response
   // comes as HTTP/2 (RFC 7540 section 3.2). Call before feeding.
   void adopt_upgrade_request(HttpMessage&& request);
+  // Streams are numbered in the connection from `index` on (after HTTP/1.1 exchanges).
+  void set_first_index(std::uint32_t index) { next_index_ = index; }
 
   void on_data(bool from_client, ByteView bytes, Timestamp ts);
   void on_gap(bool from_client, std::uint64_t length);

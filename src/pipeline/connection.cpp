@@ -118,6 +118,7 @@ void Connection::ensure_http() {
   ctx.connection_id = connection_id(key_, start_);
   ctx.connection_start = start_;
   http_ = std::make_unique<HttpState>(ctx, out_, limits_);
+  attach_tunnel_handlers();
   // A connection back after an ignored RST keeps what the first state knew.
   if (mid_stream_) http_->pairer.add_anomaly(anomaly::kMidStream);
 }
@@ -159,6 +160,7 @@ void Connection::settle_roles(Side side, Timestamp ts) {
     client_ = other(*client_);
     http_->pairer.set_endpoints(key_.endpoint(*client_), key_.endpoint(other(*client_)));
     http_->request_parser.swap_streams(http_->response_parser);
+    attach_tunnel_handlers();
     roles_guessed_ = false;
   } else if (http_->request_parser.began_http() || http_->response_parser.began_http()) {
     roles_guessed_ = false;
@@ -412,6 +414,11 @@ bool Connection::detect_http2(Side side, std::uint64_t offset, ByteView data) {
   if (http_->request_parser.stream_bytes() != 0 || http_->response_parser.stream_bytes() != 0) {
     return false;
   }
+  start_http2();
+  return true;
+}
+
+void Connection::start_http2() {
   http2::Http2Limits l;
   l.max_body = limits_.max_body;
   l.max_header_bytes = limits_.max_header_bytes;
@@ -419,7 +426,25 @@ bool Connection::detect_http2(Side side, std::uint64_t offset, ByteView data) {
   http_->h2 = std::make_unique<http2::Http2Session>(l, out_);
   http_->h2->set_context(key_.endpoint(*client_), key_.endpoint(other(*client_)),
                          connection_id(key_, start_), start_);
+  http_->h2->set_first_index(http_->pairer.next_index());
   roles_guessed_ = false;
+}
+
+void Connection::attach_tunnel_handlers() {
+  http_->request_parser.set_tunnel_handler(&handlers_[static_cast<std::size_t>(*client_)]);
+  http_->response_parser.set_tunnel_handler(
+      &handlers_[static_cast<std::size_t>(other(*client_))]);
+}
+
+bool Connection::DirectionHandler::on_tunnel_data(ByteView data, Timestamp ts) {
+  auto& http = *conn_.http_;
+  if (!http.h2) {
+    std::optional<HttpMessage> request;
+    if (!http.pairer.take_h2c_upgrade(request)) return false;  // not h2c: a tunnel
+    conn_.start_http2();
+    if (request) http.h2->adopt_upgrade_request(std::move(*request));
+  }
+  http.h2->on_data(side_ == *conn_.client_, data, ts);
   return true;
 }
 

@@ -10,7 +10,9 @@
 // HTTP/2 (h2c with prior knowledge): a client stream that begins with the connection
 // preface (`PRI * HTTP/2.0`), or a server stream that begins with a SETTINGS frame, both
 // seen from their first byte, hands the rest of both streams to an Http2Session instead
-// of the HTTP/1.x parsers (any port). The h2c Upgrade (101) is not switched yet.
+// of the HTTP/1.x parsers (any port). After an HTTP/1.1 `Upgrade: h2c` answered by 101
+// the rest of both streams (the parsers' tunnel bytes) goes to an Http2Session too, whose
+// stream 1 is the request that asked (the 101 itself is recorded as an upgraded exchange).
 // Not HTTP: a connection in which neither direction began as HTTP (see HttpParser's
 // NotHttp state; picked up mid-stream: no start line found) emits nothing and is counted
 // in not_http_connections / not_http_bytes when it finishes.
@@ -107,11 +109,12 @@ class Connection {
 
  private:
   struct Direction;
-  class DirectionHandler final : public StreamHandler {
+  class DirectionHandler final : public StreamHandler, public TunnelHandler {
    public:
     DirectionHandler(Connection& c, Side side) : conn_(c), side_(side) {}
     void on_data(std::uint64_t offset, ByteView data, Timestamp ts) override;
     void on_gap(std::uint64_t offset, std::uint64_t length, Timestamp ts) override;
+    bool on_tunnel_data(ByteView data, Timestamp ts) override;
 
    private:
     Connection& conn_;
@@ -162,6 +165,9 @@ class Connection {
   void count_not_http();
   // Switches to HTTP/2 if `side`'s first bytes (stream offset 0) say so.
   bool detect_http2(Side side, std::uint64_t offset, ByteView data);
+  void start_http2();
+  // The parsers hand their tunnel bytes to the handler of the side they read.
+  void attach_tunnel_handlers();
   void ensure_http();
   HttpParser& parser(Side side);
   void start_direction(Side side, const Segment& seg);

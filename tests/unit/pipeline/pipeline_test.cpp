@@ -1171,5 +1171,75 @@ TEST(Pipeline, Http2PriorKnowledgeStreamsAndGrpcStatus) {
   EXPECT_EQ(c.parser.parse_errors, 0u);
 }
 
+// HTTP/1.1 `Upgrade: h2c` answered by 101: the 101 is recorded as an upgraded exchange,
+// the rest of both streams is HTTP/2 and stream 1 is the request that asked. The client
+// preface may arrive before the 101 (held while the upgrade is pending) or after it.
+void h2c_upgrade_case(bool preface_first) {
+  using namespace http2;
+  using http2::test::Bytes;
+  auto s = [](const Bytes& b) { return std::string(as_chars(b)); };
+  http2::test::Deflater req;
+  http2::test::Deflater resp;
+  const std::string upgrade_req =
+      "GET /old HTTP/1.1\r\nHost: up\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+      "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n";
+  const std::string switching =
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+  const std::string preface = s(test::cat({test::preface(), test::settings({})}));
+  const std::string server_h2 = s(test::cat(
+      {test::settings({}),
+       test::frame(FrameType::Headers, flag::kEndHeaders, 1, resp.block({{":status", "200"}})),
+       test::frame(FrameType::Data, flag::kEndStream, 1, http2::test::bytes("hi"))}));
+  const std::string next = s(test::frame(
+      FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 3,
+      req.block({{":method", "GET"}, {":scheme", "http"}, {":path", "/new"}, {":authority", "up"}})));
+  const std::string next_reply = s(test::frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream,
+                                               3, resp.block({{":status", "204"}})));
+  Talk talk = {{true, upgrade_req}};
+  if (preface_first) talk.push_back({true, preface});
+  talk.push_back({false, switching + server_h2});
+  if (!preface_first) talk.push_back({true, preface});
+  talk.push_back({true, next});
+  talk.push_back({false, next_reply});
+  Replay run;
+  connection(run, 40000, 80, talk);
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(str(recs[0], "response.status"), "101");
+  EXPECT_EQ(anomalies(recs[0]), std::vector<std::string>{"upgraded"});
+  EXPECT_EQ(str(recs[0], "connection.index"), "0");
+  EXPECT_EQ(str(recs[1], "request.path"), "/old");
+  EXPECT_EQ(str(recs[1], "response.status"), "200");
+  EXPECT_EQ(str(recs[1], "response.version"), "2");
+  EXPECT_EQ(str(recs[1], "response.body"), "hi");
+  EXPECT_EQ(str(recs[1], "outcome"), "complete");
+  EXPECT_EQ(str(recs[1], "connection.index"), "1");
+  EXPECT_EQ(str(recs[2], "request.path"), "/new");
+  EXPECT_EQ(str(recs[2], "response.status"), "204");
+  EXPECT_EQ(str(recs[2], "connection.index"), "2");
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.http2.connections, 1u);
+  EXPECT_EQ(c.http2.streams, 2u);
+  EXPECT_EQ(c.parser.tunnel_bytes, 0u);  // every byte after the 101 went to HTTP/2
+}
+
+TEST(Pipeline, Http2UpgradeFromHttp11PrefaceAfter101) { h2c_upgrade_case(false); }
+TEST(Pipeline, Http2UpgradeFromHttp11PrefaceBefore101) { h2c_upgrade_case(true); }
+
+// A WebSocket 101 stays a tunnel: counted, not parsed, no HTTP/2.
+TEST(Pipeline, WebSocketUpgradeIsNotHttp2) {
+  Replay run;
+  connection(run, 40000, 80,
+             {{true, "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
+              {false, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x02hi"},
+              {true, "\x81\x82" "abcdef"}});
+  run.finish();
+  ASSERT_EQ(run.records().size(), 1u);
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.http2.connections, 0u);
+  EXPECT_EQ(c.parser.tunnel_bytes, 4u + 8u);
+}
+
 }  // namespace
 }  // namespace offpath
