@@ -11,7 +11,10 @@ final status and grpc-status (for a stream reset by RST_STREAM only method and p
 what the server sends after the client's reset, as in grpc-deadline, may or may not be
 kept, and status and grpc-status are then either tshark's or null); every record must say request.version "2"; a stream the
 server ended must be "complete", one reset or never answered (as above a GOAWAY's last
-stream id) must not be. Each difference
+stream id) must not be.
+On a connection upgraded from HTTP/1.1 (tshark's HTTP dissector reads a 101 on it), the
+101 itself is one more HTTP/1.1 record (method, URI, status 101, as tshark reads them),
+and stream 1, whose request was sent as HTTP/1.1, may say request.version "1.1". Each difference
 is printed and the exit status is 1. With --write and no difference, the expected rows
 (connection, method, URI, status, outcome, anomalies, failed, grpc_status) go to stdout in offpath's
 order, for replay_pcaps.py.
@@ -23,6 +26,8 @@ import json
 import os
 import subprocess
 import sys
+
+from expected import tshark_view
 
 
 def null(field):
@@ -67,14 +72,32 @@ def main():
     recs = offpath_records(a.bin, a.pcap)
     got = collections.defaultdict(list)
     diffs = []
+    upgraded = {}  # connection -> tshark's HTTP/1.1 request answered 101 on it
+    if b"Upgrade: h2c" in open(a.pcap, "rb").read():
+        port = int(open(listing).readline().split("(server port ")[1].split(")")[0])
+        for conn, (reqs, finals) in tshark_view(a.pcap, port).items():
+            if 101 in finals and reqs:
+                upgraded[conn] = reqs[0]
+    switches = {}
     for r in recs:
         req, resp = r["request"] or {}, r["response"] or {}
+        conn = conn_of(r)
+        if conn in upgraded and resp.get("status") == 101:
+            switches[conn] = switches.get(conn, 0) + 1
+            if (req.get("method"), req.get("uri")) != upgraded[conn] or switches[conn] > 1:
+                diffs.append(f"{conn}: a 101 record for {req.get('method')} {req.get('uri')} "
+                             f"where tshark reads one for {upgraded[conn]}")
+            continue
         grpc = (r.get("grpc") or {}).get("status")
-        got[conn_of(r)].append((req.get("method"), req.get("uri"), resp.get("status"), grpc,
-                                r["outcome"]))
+        got[conn].append((req.get("method"), req.get("uri"), resp.get("status"), grpc,
+                          r["outcome"]))
+        if req.get("version") == "1.1" and conn in upgraded:
+            continue  # the upgraded request (stream 1) was sent as HTTP/1.1
         if req.get("version") != "2":
             diffs.append(f"{conn_of(r)} {req.get('method')} {req.get('uri')}: request.version "
                          f"{req.get('version')!r}, want \"2\"")
+    for conn in sorted(set(upgraded) - set(switches)):
+        diffs.append(f"{conn}: tshark reads a 101 for {upgraded[conn]}, offpath has no record of it")
     for conn in sorted(set(got) | set(want)):
         if conn not in conns:
             diffs.append(f"{conn}: offpath reports a connection tshark's listing does not have")
