@@ -230,13 +230,19 @@ void Http2Session::on_headers(const Frame& f, bool first_fragment) {
       }
     }
   }
-  if (f.truncated) d.hpack.desync();
+  if (first_fragment) {
+    d.block_bytes = 0;
+    d.block_failed = false;
+  }
+  d.block_bytes += f.payload.size();
+  if (f.truncated || d.block_bytes > limits_.max_header_block) d.hpack.desync();
   HeaderCollector sink(msg, limits_.max_header_bytes);
   const bool ok = d.hpack.decode(f.payload, last, sink);
   d.block_stream = last ? 0 : f.stream_id;
   if (!ok) {
     if (s != nullptr) s->ex.anomalies |= anomaly::kHpackDesync;
-    if (first_fragment || last) ++counters_.hpack_errors;
+    if (!d.block_failed) ++counters_.hpack_errors;
+    d.block_failed = true;
   }
   if (s == nullptr || !last) return;
   msg->headers_end = f.ts;

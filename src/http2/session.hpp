@@ -9,7 +9,8 @@
 // the hpack_desync anomaly. DATA lost in a gap is body_missing.
 // Bounded: max_streams open streams (more are counted, their frames ignored), headers
 // kept up to max_header_bytes per message, body up to max_body, frames buffered up to
-// max_frame_bytes. Model: Suricata's rust/src/http2 (one state per stream).
+// max_frame_bytes, a header block decoded up to max_header_block encoded bytes (a bigger
+// one is not decoded further: its direction's HPACK state is lost, hpack_desync). Model: Suricata's rust/src/http2 (one state per stream).
 // Owned by one connection; called on the worker thread that owns it.
 #pragma once
 
@@ -28,6 +29,7 @@ struct Http2Limits {
   std::uint32_t max_body = 1024;
   std::uint32_t max_header_bytes = 16384;
   std::uint32_t max_frame_bytes = 65536;  // frame payload buffered (bigger: truncated)
+  std::uint32_t max_header_block = 262144;  // encoded header block bytes decoded (more: desync)
   std::uint32_t max_streams = 256;        // open streams per connection
   const MemoryBudget* budget = nullptr;   // from kShedBodies on, new streams keep no body
 };
@@ -98,6 +100,8 @@ class Http2Session : private FrameSink {
     FrameReader reader;
     HpackDecoder hpack;
     std::uint32_t block_stream = 0;  // stream of the header block in progress (0: none)
+    std::uint64_t block_bytes = 0;   // encoded bytes of it so far
+    bool block_failed = false;       // it was counted as an hpack error
     bool block_discard = false;      // its headers are decoded but not kept (PUSH_PROMISE)
   };
 

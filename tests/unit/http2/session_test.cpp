@@ -102,6 +102,38 @@ TEST_F(Http2SessionTest, HeaderBlockAcrossContinuationAndBodyBounded) {
   EXPECT_EQ(ex.response->status, 201);
 }
 
+TEST_F(Http2SessionTest, HugeHeaderBlockIsBounded) {
+  // 400 KB of headers in 100 CONTINUATION frames: decoded up to max_header_block only.
+  Http2Limits l = limits();
+  l.max_header_block = 65536;
+  Http2Session bounded(l, sink);
+  test::Headers h = {{":method", "GET"}, {":path", "/huge"}};
+  for (int i = 0; i < 100; ++i) h.push_back({"x-" + std::to_string(i), std::string(4000, 'q')});
+  test::Deflater plain(0);  // no dynamic table: the block stays large
+  Bytes blk = plain.block(h);
+  ASSERT_GT(blk.size(), 200000u);
+  Bytes wire = test::preface();
+  const std::size_t step = 4000;
+  for (std::size_t off = 0; off < blk.size(); off += step) {
+    const std::size_t n = std::min(step, blk.size() - off);
+    const bool first = off == 0;
+    const bool last = off + n == blk.size();
+    const auto b = blk.begin() + static_cast<std::ptrdiff_t>(off);
+    wire = test::cat({wire, frame(first ? FrameType::Headers : FrameType::Continuation,
+                                  static_cast<std::uint8_t>((last ? flag::kEndHeaders : 0) |
+                                                            (first ? flag::kEndStream : 0)),
+                                  1, Bytes(b, b + static_cast<std::ptrdiff_t>(n)))});
+  }
+  bounded.on_data(true, wire, Timestamp{1});
+  EXPECT_LT(bounded.heap_bytes(), 64 * 1024);
+  bounded.finish(Outcome::CaptureEnded);
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].request->uri, "/huge");  // read before the bound
+  EXPECT_NE(sink.got[0].anomalies & anomaly::kHpackDesync, 0u);
+  EXPECT_TRUE(sink.got[0].request->headers_truncated);
+  EXPECT_EQ(bounded.counters().hpack_errors, 1u);
+}
+
 TEST_F(Http2SessionTest, InterimResponseAndTrailers) {
   client(test::cat({test::preface(), request(1, "/t")}));
   server(test::cat({frame(FrameType::Headers, flag::kEndHeaders, 1, resp.block({{":status", "103"}})),
