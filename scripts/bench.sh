@@ -19,9 +19,13 @@
 # --tshark-mb N on a smaller capture of the same generator instead (offpath is then timed
 # on that capture too, for the ratio).
 #
+# --h2c also generates the same traffic as HTTP/2 with prior knowledge (gen_capture --h2c,
+# same seed and --size-mb) and times offpath on it with the same command, reported beside
+# the HTTP/1.x figures.
+#
 # Usage: scripts/bench.sh [--size-mb 1024] [--runs 3] [--tshark-runs 1] [--tshark-mb N]
 #                         [--workers N] [--seed 1] [--loss F] [--reorder F]
-#                         [--build DIR] [--dir DIR] [--keep] [--replay-only]
+#                         [--build DIR] [--dir DIR] [--keep] [--replay-only] [--h2c]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +41,7 @@ BUILD="$ROOT/build-bench"
 DIR=${TMPDIR:-/var/tmp}/offpath-bench
 KEEP=0
 REPLAY_ONLY=0
+H2C=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --size-mb) SIZE_MB=$2; shift 2 ;;
@@ -51,7 +56,8 @@ while [[ $# -gt 0 ]]; do
     --dir) DIR=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --replay-only) REPLAY_ONLY=1; shift ;;  # skip the Kafka and live-capture parts
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --h2c) H2C=1; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -80,18 +86,23 @@ GEN=$BUILD/tests/tools/offpath_gen_capture
 mkdir -p "$DIR"
 GEN_FLAGS=(--seed "$SEED" --connections 2000 --chunked 0.2 --errors 0.1 --loss "$LOSS"
            --reorder "$REORDER")
-# generate MB: the capture's path; the generator's own line (exchanges written) beside it.
+# generate MB [--h2c]: the capture's path; the generator's own line (exchanges written)
+# beside it.
 generate() {
-  local path=$DIR/bench-$1-$SEED-l$LOSS-r$REORDER.pcap
+  local path=$DIR/bench-$1-$SEED-l$LOSS-r$REORDER${2:+-h2c}.pcap
   if [[ ! -s $path || ! -s $path.gen ]]; then
-    "$GEN" -o "$path" --size-mb "$1" "${GEN_FLAGS[@]}" 2>"$path.gen"
+    "$GEN" -o "$path" --size-mb "$1" "${GEN_FLAGS[@]}" ${2:+"$2"} 2>"$path.gen"
   fi
   echo "$path"
 }
 FILE=$(generate "$SIZE_MB")
 SLICE=$FILE
 [[ $TSHARK_MB -gt 0 ]] && SLICE=$(generate "$TSHARK_MB")
-cleanup() { [[ $KEEP == 1 ]] || rm -f "$FILE" "$FILE.gen" "$SLICE" "$SLICE.gen"; }
+H2FILE=""
+[[ $H2C == 1 ]] && H2FILE=$(generate "$SIZE_MB" --h2c)
+cleanup() {
+  [[ $KEEP == 1 ]] || rm -f "$FILE" "$FILE.gen" "$SLICE" "$SLICE.gen" ${H2FILE:+"$H2FILE" "$H2FILE.gen"}
+}
 trap cleanup EXIT
 
 # tool NAME INPUT RUNS CMD...: adds a command to time. measure_all then runs the tools
@@ -151,6 +162,10 @@ TSHARK_FIELDS=(-T fields -e frame.time_epoch -e ip.src -e tcp.srcport -e http.re
                -e http.request.uri -e http.response.code)
 tool "offpath --workers 1" "$FILE" "$RUNS" "$OFFPATH" -r "$FILE" --workers 1 "${OFF_ARGS[@]}"
 tool "offpath --workers $WORKERS" "$FILE" "$RUNS" "$OFFPATH" -r "$FILE" --workers "$WORKERS" "${OFF_ARGS[@]}"
+if [[ -n $H2FILE ]]; then
+  tool "offpath --workers 1 (h2c)" "$H2FILE" "$RUNS" "$OFFPATH" -r "$H2FILE" --workers 1 "${OFF_ARGS[@]}"
+  tool "offpath --workers $WORKERS (h2c)" "$H2FILE" "$RUNS" "$OFFPATH" -r "$H2FILE" --workers "$WORKERS" "${OFF_ARGS[@]}"
+fi
 tool "tcpdump -r -w /dev/null" "$FILE" "$RUNS" tcpdump -r "$FILE" -w /dev/null
 tool "httpry -r -o /dev/null" "$FILE" "$RUNS" httpry -r "$FILE" -o /dev/null
 T=""
@@ -174,14 +189,15 @@ slice_base = r.get("offpath --workers 1 (slice)", base)
 print(f"{'tool':34} {'MB/s':>8} {'MB/CPU-s':>9} {'Mpkt/s':>7} {'kexch/s':>8} {'peak RSS MB':>11} "
       f"{'CPU/wall':>8} {'time / offpath w1':>17} {'CPU / offpath w1':>16}")
 for name, v in r.items():
-    ref = base if v["path"] == base["path"] else slice_base
+    ref = slice_base if v["path"] == slice_base["path"] else base  # h2c: beside HTTP/1.x
     mbs = v["size"] / 1e6 / v["wall"]
     mbc = v["size"] / 1e6 / max(v["cpu"], 1e-3)
     pk = (v["pk"] or ref["pk"]) / v["wall"] / 1e6
     ex = f"{v['ex'] / v['wall'] / 1e3:8.1f}" if v["ex"] else f"{'-':>8}"
     print(f"{name:34} {mbs:8.1f} {mbc:9.1f} {pk:7.2f} {ex} {v['rss']/1024:11.1f} "
           f"{v['cpu']/v['wall']:8.2f} {v['wall']/ref['wall']:16.2f}x {v['cpu']/max(ref['cpu'], 1e-3):15.2f}x")
-multi = [n for n in r if n.startswith("offpath --workers") and n != "offpath --workers 1" and "slice" not in n][0]
+multi = [n for n in r if n.startswith("offpath --workers") and n != "offpath --workers 1"
+         and "slice" not in n and "h2c" not in n][0]
 m = r[multi]
 print(f"\n{multi}: speed-up {base['wall']/m['wall']:.2f}x over --workers 1 on {cores} cores; "
       f"CPU time / wall = {m['cpu']/m['wall']:.2f} (second core put to use: {max(0.0, m['cpu']/m['wall'] - 1):.0%})")
@@ -193,6 +209,15 @@ verdict = "every one found" if base["complete"] >= whole else "MISSING some"
 print(f"exchanges: the generator wrote {written} ({lossy} hit by --loss); offpath --workers 1 "
       f"reported {base['ex']}, {base['complete']} of them complete: {verdict} of the {whole} "
       f"not hit by a gap")
+h2 = r.get("offpath --workers 1 (h2c)")
+if h2:
+    gen2 = open(h2["path"] + ".gen").read()
+    written2 = int(re.search(r"exchanges=(\d+)", gen2).group(1))
+    print(f"h2c beside HTTP/1.x (--workers 1, same seed and --size-mb): "
+          f"{h2['size'] / 1e6 / h2['wall']:.1f} MB/s against {base['size'] / 1e6 / base['wall']:.1f}; "
+          f"{h2['ex'] / h2['wall'] / 1e3:.1f} against {base['ex'] / base['wall'] / 1e3:.1f} kexch/s; "
+          f"the generator wrote {written2} h2c exchanges, offpath reported {h2['ex']}, "
+          f"{h2['complete']} complete")
 print("packets/s for tools without a summary use offpath's packet count of the same file; "
       "MB/CPU-s is the file size over user+system time; the ratio columns are each tool's "
       "wall and CPU time over offpath --workers 1 on the same input.")

@@ -18,8 +18,9 @@ test_pkgs=(
 )
 bench_pkgs=(tshark httpry tcpreplay)
 # Only to regenerate the captures that scripts/make-encap-pcaps.py writes (and check
-# them with tshark); the committed captures need neither.
-regen_pkgs=(python3-scapy tshark)
+# them with tshark), and the HTTP/2 and gRPC ones scripts/record-pcaps.sh records
+# (checked with tshark's HTTP/2 dissector); the committed captures need none of them.
+regen_pkgs=(python3-scapy tshark nghttp2-client nghttp2-server nghttp2-proxy python3-grpcio)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 if [[ "${1:-}" == "--bench" ]]; then want+=("${bench_pkgs[@]}"); fi

@@ -13,7 +13,9 @@
 # Usage: scripts/record-pcaps.sh [--check] [SCENARIO...]     (as root, Debian 12)
 #   SCENARIO   one or more capture names, as listed by --help (default: all)
 #   --check    also compare each expected file with tshark's view (needs tshark)
-# Needs: iproute2, tcpdump, curl, nginx-light, python3, python3-websockets, openssl.
+# Needs: iproute2, tcpdump, curl, nginx-light, python3, python3-websockets, openssl;
+# the h2c-* and grpc-* scenarios also tshark, nghttp2-client, nghttp2-server,
+# nghttp2-proxy and python3-grpcio (scripts/install-deps.sh --regen).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +33,8 @@ all_scenarios=(
   close-no-response capture-ended tcp-fastopen
   ambiguous-length http-minor-version invalid-status broken-after-status not-http-mixed
   keepalive-high-port
+  h2c-prior-knowledge-nghttpd h2c-nginx h2c-h2load h2c-upgrade h2c-goaway
+  grpc-unary grpc-server-streaming grpc-not-found grpc-deadline grpc-stopped-server
 )
 
 check=0
@@ -56,7 +60,11 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "record-pcaps: needs root (network namespaces, tcpdump)" >&2
   exit 1
 fi
-for tool in ip tcpdump curl nginx timeout ss; do
+tools=(ip tcpdump curl nginx timeout ss)
+if [[ " ${wanted[*]} " == *" h2c-"* || " ${wanted[*]} " == *" grpc-"* ]]; then
+  tools+=(tshark nghttp nghttpd nghttpx h2load) # and python3-grpcio: install-deps.sh --regen
+fi
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "record-pcaps: $tool not found (run scripts/install-deps.sh)" >&2; exit 1; }
 done
 if ((check)) && ! command -v tshark >/dev/null; then
@@ -196,6 +204,21 @@ finish() {
   if ((check)); then
     "$py" "$scen/expected.py" --check "$out/$cap_name.pcap" "$1" "$out/$cap_name.expected.jsonl" >&2
   fi
+}
+
+# finish_h2 SERVER_PORT < SPEC: as finish, for HTTP/2 captures. h2streams.py checks
+# tshark's HTTP/2 dissector against the scenario's streams and writes its listing to
+# pcaps/NAME.h2streams.txt, the oracle the expected file is later checked against.
+finish_h2() {
+  sleep 0.3
+  stop "$cap_pid" INT
+  grep -q '^0 packets dropped by kernel' "$work/$cap_name.tcpdump.log" ||
+    die "$cap_name: tcpdump lost packets: $(tail -n 3 "$work/$cap_name.tcpdump.log" | tr '\n' ' ')"
+  mv "$cap_file" "$out/$cap_name.pcap"
+  "$py" "$scen/h2streams.py" "$out/$cap_name.pcap" "$1" >"$work/$cap_name.h2streams.txt" ||
+    die "$cap_name: tshark's HTTP/2 view differs from the scenario"
+  mv "$work/$cap_name.h2streams.txt" "$out/$cap_name.h2streams.txt"
+  log "$cap_name: $(grep -c '^stream' "$out/$cap_name.h2streams.txt") stream(s), $(stat -c %s "$out/$cap_name.pcap") bytes"
 }
 
 # --- scenarios ----------------------------------------------------------------
@@ -566,6 +589,185 @@ EOF
   local syn_len
   syn_len=$(tcpdump -nr "$out/tcp-fastopen.pcap" 'tcp[tcpflags] == tcp-syn' 2>/dev/null | grep -o 'length [0-9]*' | head -n 1)
   [[ -n $syn_len && $syn_len != "length 0" ]] || die "tcp-fastopen: the SYN carries no data"
+}
+
+# --- HTTP/2 scenarios -----------------------------------------------------------
+# Spec lines for finish_h2: CONN STREAM METHOD PATH STATUS GRPC_STATUS END, where END is
+# "end" (the response ends the stream), "rst:CODE" (RST_STREAM) or "open" (neither).
+# nghttp opens streams 3..11 with PRIORITY frames only (its dependency tree), so its
+# requests are streams 13, 15, ...
+
+h2_root() {
+  mkdir -p "$work/h2root/api"
+  chmod 755 "$work" "$work/h2root" "$work/h2root/api"
+  echo '<html><body>offpath h2c test page</body></html>' >"$work/h2root/index.html"
+  echo 'body { font-family: serif; }' >"$work/h2root/style.css"
+  echo '{"items":[1,2,3]}' >"$work/h2root/api/items.json"
+  chmod 644 "$work/h2root/index.html" "$work/h2root/style.css" "$work/h2root/api/items.json"
+}
+
+nghttpd_start() {
+  h2_root
+  bg "$ns_s" "$work/nghttpd.log" nghttpd --no-tls -d "$work/h2root" --address="$srv4" 8200
+  nghttpd_pid=$bg_pid
+  wait_for 5 listening 8200
+}
+
+rec_h2c_prior_knowledge_nghttpd() {
+  nghttpd_start
+  cap_start h2c-prior-knowledge-nghttpd
+  cli nghttp -n "http://$srv4:8200/index.html" "http://$srv4:8200/style.css" \
+    "http://$srv4:8200/missing.html" >/dev/null
+  # One URL per curl: curl 7.88 fails (error 16) reusing an h2c connection to nghttpd.
+  ccurl --http2-prior-knowledge "http://$srv4:8200/api/items.json"
+  ccurl --http2-prior-knowledge "http://$srv4:8200/index.html"
+  finish_h2 8200 <<EOF
+0 13 GET /index.html 200 - end
+0 15 GET /style.css 200 - end
+0 17 GET /missing.html 404 - end
+1 1 GET /api/items.json 200 - end
+2 1 GET /index.html 200 - end
+EOF
+  stop "$nghttpd_pid"
+}
+
+# nghttpd answers an HTTP/1.1 request with HTTP/2 frames; nghttpx's cleartext frontend
+# takes the Upgrade: h2c (101 Switching Protocols) and passes the stream to nghttpd.
+rec_h2c_upgrade() {
+  nghttpd_start
+  bg "$ns_s" "$work/nghttpx.log" nghttpx --conf=/dev/null --single-process --no-ocsp \
+    --frontend="$srv4,8220;no-tls" --backend="$srv4,8200;;proto=h2" --pid-file="$work/nghttpx.pid"
+  local nghttpx=$bg_pid
+  wait_for 5 listening 8220
+  cap_start h2c-upgrade
+  ccurl --http2 "http://$srv4:8220/index.html"
+  finish_h2 8220 <<EOF
+0 1 GET /index.html 200 - end
+EOF
+  stop "$nghttpx"
+  stop "$nghttpd_pid"
+}
+
+rec_h2c_h2load() {
+  nghttpd_start
+  cap_start h2c-h2load
+  cli h2load -n 200 -c 2 -m 20 "http://$srv4:8200/index.html" >"$work/h2load.log" ||
+    die "h2load failed: $(tail -n 5 "$work/h2load.log")"
+  grep -q '200 succeeded' "$work/h2load.log" || die "h2load: $(grep requests: "$work/h2load.log")"
+  local c s
+  for c in 0 1; do
+    for ((s = 1; s < 200; s += 2)); do echo "$c $s GET /index.html 200 - end"; done
+  done | finish_h2 8200
+  stop "$nghttpd_pid"
+}
+
+# nginx_h2_start PORT [DIRECTIVE]: nginx with an h2c listener on PORT serving h2_root,
+# DIRECTIVE added to its http block; the pid is in $nginx_h2_pid.
+nginx_h2_start() {
+  h2_root
+  mkdir -p "$work/nginx-h2"
+  cat >"$work/nginx-h2/nginx.conf" <<EOF
+worker_processes 1;
+pid $work/nginx-h2/nginx.pid;
+error_log $work/nginx-h2/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx-h2/body;
+  ${2:-}
+  server {
+    listen $srv4:$1 http2;
+    server_name h2c.test;
+    root $work/h2root;
+  }
+}
+EOF
+  bg "$ns_s" "$work/nginx-h2.log" nginx -g 'daemon off;' -c "$work/nginx-h2/nginx.conf"
+  nginx_h2_pid=$bg_pid
+  wait_for 5 listening "$1"
+}
+
+rec_h2c_nginx() {
+  nginx_h2_start 8210
+  cap_start h2c-nginx
+  cli nghttp -n "http://$srv4:8210/index.html" "http://$srv4:8210/api/items.json" >/dev/null
+  ccurl --http2-prior-knowledge "http://$srv4:8210/style.css"
+  ccurl --http2-prior-knowledge "http://$srv4:8210/missing.html"
+  finish_h2 8210 <<EOF
+0 13 GET /index.html 200 - end
+0 15 GET /api/items.json 200 - end
+1 1 GET /style.css 200 - end
+2 1 GET /missing.html 404 - end
+EOF
+  stop "$nginx_h2_pid"
+}
+
+# nginx ends a connection after 2 requests (keepalive_requests 2): nghttp sends four at
+# once, nginx answers streams 13 and 15 and sends GOAWAY with last stream id 15; streams
+# 17 and 19 are never answered (nghttp: "Some requests were not processed").
+rec_h2c_goaway() {
+  nginx_h2_start 8211 'keepalive_requests 2;'
+  cap_start h2c-goaway
+  cli nghttp -n "http://$srv4:8211/index.html" "http://$srv4:8211/style.css" \
+    "http://$srv4:8211/api/items.json" "http://$srv4:8211/missing.html" >"$work/nghttp.log" 2>&1
+  grep -q 'total=4, processed=2' "$work/nghttp.log" || die "h2c-goaway: $(cat "$work/nghttp.log")"
+  finish_h2 8211 <<EOF
+0 13 GET /index.html 200 - end
+0 15 GET /style.css 200 - end
+0 17 GET /api/items.json - - open
+0 19 GET /missing.html - - open
+EOF
+  stop "$nginx_h2_pid"
+}
+
+grpc_call() {
+  cli timeout 20 "$py" "$scen/grpcpeer.py" call --target "$srv4:50051" "$1" >"$work/client.log" 2>&1 ||
+    die "grpc call '$1' failed: $(tail -n 5 "$work/client.log")"
+}
+
+# grpc_scenario NAME CALL < SPEC: one call from a fresh channel to the gRPC server.
+grpc_scenario() {
+  bg "$ns_s" "$work/grpc.log" "$py" "$scen/grpcpeer.py" serve --bind "$srv4" --port 50051
+  local srv=$bg_pid
+  wait_for 10 listening 50051
+  cap_start "$1"
+  grpc_call "$2"
+  finish_h2 50051
+  stop "$srv"
+}
+
+rec_grpc_unary() {
+  grpc_scenario grpc-unary unary <<EOF
+0 1 POST /offpath.test.Catalog/GetItem 200 0 end
+EOF
+}
+
+rec_grpc_server_streaming() {
+  grpc_scenario grpc-server-streaming server-streaming <<EOF
+0 1 POST /offpath.test.Catalog/ListItems 200 0 end
+EOF
+}
+
+rec_grpc_not_found() {
+  grpc_scenario grpc-not-found not-found <<EOF
+0 1 POST /offpath.test.Catalog/GetItem 200 5 end
+EOF
+}
+
+# The client gives up after 0.3 s and cancels the stream (RST_STREAM CANCEL); the server,
+# told the deadline by grpc-timeout, answers at once with trailers only (grpc-status 4,
+# DEADLINE_EXCEEDED) and its own RST_STREAM NO_ERROR.
+rec_grpc_deadline() {
+  grpc_scenario grpc-deadline deadline <<EOF
+0 1 POST /offpath.test.Catalog/Slow 200 4 rst:CANCEL
+EOF
+}
+
+# No server listens: every connection attempt is refused, no HTTP/2 byte is sent.
+rec_grpc_stopped_server() {
+  cap_start grpc-stopped-server
+  grpc_call stopped-server
+  finish_h2 50051 </dev/null
 }
 
 # --- main ---------------------------------------------------------------------

@@ -3,8 +3,8 @@
 --publish all and its exchanges must be exactly those of NAME.expected.jsonl, in order:
 connection, method, URI, final status and outcome. (For parse errors the method and URI
 are what offpath could salvage of bytes that are not HTTP, so only the outcome counts.)
-An expected row may also give "anomalies" (the sorted list) and "failed"; they are then
-compared too. When NAME.summary exists, each of its lines is a set of `counter=value`
+An expected row may also give "anomalies" (the sorted list), "failed" and "grpc_status"
+(the record's grpc.status); they are then compared too. When NAME.summary exists, each of its lines is a set of `counter=value`
 words (and line names) that must all appear on one line of offpath's end-of-run
 summary, e.g. `encap vxlan=22`.
 Gateway captures (both legs of a gateway in one capture) may give the
@@ -54,13 +54,14 @@ def actual(binary, capture, extra, summary=None):
             "error_type": rec["error_type"],
             "tries": [[t["addr"], t["status"], t["outcome"]]
                       for t in (rec.get("upstream") or {}).get("tries", [])],
+            "grpc_status": (rec.get("grpc") or {}).get("status"),
         })
     return rows
 
 
 def comparable(row, expected_row):
     """The fields the expected row names: always connection, method, URI, status and
-    outcome; anomalies and failed too when the expected file gives them."""
+    outcome; anomalies, failed and grpc_status too when the expected file gives them."""
     if row["outcome"] == "parse_error" and row["status"] is None:
         key = (row["conn"], row["outcome"])
     else:
@@ -74,6 +75,8 @@ def comparable(row, expected_row):
             if field in expected_row:
                 value = row.get(field)
                 key += ((field, tuple(map(tuple, value)) if field == "tries" else value),)
+        if "grpc_status" in expected_row:
+            key += (row.get("grpc_status"),)
     return key
 
 

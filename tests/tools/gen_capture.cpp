@@ -10,8 +10,17 @@
 // and loss (drop a data segment) per data segment. The file grows until `--size-mb`;
 // open connections are then finished and closed.
 //
+// --h2c writes the same traffic as HTTP/2 with prior knowledge instead: each connection
+// opens with the client preface, SETTINGS (and a connection WINDOW_UPDATE, so that flow
+// control never stalls) and the server's SETTINGS; each exchange is the next stream
+// (1, 3, 5, ...): a HEADERS frame (plus one DATA frame for a POST), answered by HEADERS
+// and DATA frames of at most 16384 bytes, END_STREAM on the last. Header blocks are HPACK
+// with static-table indices and literal values, no Huffman, no dynamic table; --chunked
+// has no meaning there.
+//
 // Usage: offpath_gen_capture -o FILE [--size-mb 1024] [--seed 1] [--connections 2000]
 //        [--chunked 0.2] [--errors 0.1] [--reorder 0] [--loss 0] [--max-requests 40]
+//        [--h2c]
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -48,6 +57,7 @@ struct Options {
   double errors = 0.1;
   double reorder = 0.0;
   double loss = 0.0;
+  bool h2c = false;
 };
 
 constexpr std::size_t kMss = 1448;
@@ -75,7 +85,50 @@ struct Conn {
   std::string response;
   std::deque<Packet> pending;
   bool closed = false;
+  std::uint32_t stream_id = 1;  // --h2c: the next stream
+  bool settings_acked = false;  // --h2c: the client has acknowledged the server's SETTINGS
 };
+
+// HTTP/2 framing and HPACK for --h2c (RFC 9113, RFC 7541).
+constexpr std::uint8_t kH2Data = 0x0, kH2Headers = 0x1, kH2Settings = 0x4, kH2WindowUpdate = 0x8;
+constexpr std::uint8_t kH2EndStream = 0x1, kH2EndHeaders = 0x4, kH2Ack = 0x1;
+constexpr std::size_t kH2MaxFrame = 16384;
+
+void h2_frame(std::string& out, std::uint8_t type, std::uint8_t flags, std::uint32_t stream,
+              std::string_view payload) {
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  const char head[9] = {static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n),
+                        static_cast<char>(type), static_cast<char>(flags),
+                        static_cast<char>(stream >> 24 & 0x7f), static_cast<char>(stream >> 16),
+                        static_cast<char>(stream >> 8), static_cast<char>(stream)};
+  out.append(head, 9);
+  out += payload;
+}
+
+// An HPACK integer with an N-bit prefix whose high bits are `first`.
+void hpack_int(std::string& out, std::uint8_t first, int prefix_bits, std::size_t v) {
+  const std::size_t max = (1u << prefix_bits) - 1;
+  if (v < max) {
+    out += static_cast<char>(first | v);
+    return;
+  }
+  out += static_cast<char>(first | max);
+  for (v -= max; v >= 128; v >>= 7) out += static_cast<char>(0x80 | (v & 0x7f));
+  out += static_cast<char>(v);
+}
+
+// Literal header field without indexing, name from static-table entry `index`.
+void hpack_literal(std::string& out, std::size_t index, std::string_view value) {
+  hpack_int(out, 0x00, 4, index);
+  hpack_int(out, 0x00, 7, value.size());  // H = 0: no Huffman
+  out += value;
+}
+
+// Static-table entries (RFC 7541 appendix A) used here.
+constexpr std::size_t kHpAuthority = 1, kHpMethodGet = 2, kHpMethodPost = 3, kHpPath = 4,
+                      kHpSchemeHttp = 6, kHpStatus = 8, kHpAccept = 19,
+                      kHpContentLength = 28, kHpContentType = 31, kHpServer = 54,
+                      kHpUserAgent = 58;
 
 class Writer {
  public:
@@ -202,6 +255,8 @@ class Generator {
     c.sseq = static_cast<std::uint32_t>(rng_.next());
     c.requests_left = 1 + static_cast<unsigned>(rng_.below(o_.max_requests));
     c.closed = false;
+    c.stream_id = 1;
+    c.settings_acked = false;
     c.pending.clear();
     c.pending.push_back({true, kSyn, c.cseq, 0, 0, 0, false});
     c.pending.push_back({false, kSyn | kAck, c.sseq, c.cseq + 1, 0, 0, false});
@@ -242,6 +297,15 @@ class Generator {
     --c.requests_left;
     const bool post = rng_.chance(0.2);
     std::string path = "/api/v1/items/" + std::to_string(rng_.below(100000));
+    if (o_.h2c) {
+      plan_h2c(c, post, path);
+    } else {
+      plan_http1(c, post, path);
+    }
+    queue_exchange(c);
+  }
+
+  void plan_http1(Conn& c, bool post, const std::string& path) {
     c.request = post ? "POST " : "GET ";
     c.request += path;
     c.request += " HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: offpath-gen/1\r\n"
@@ -286,7 +350,68 @@ class Generator {
       c.response += content;
     }
 
-    // Request (one segment up to the MSS, more if larger), then the response segments.
+  }
+
+  // The same choices as plan_http1, in the same order of draws, framed as one stream.
+  void plan_h2c(Conn& c, bool post, const std::string& path) {
+    c.request.clear();
+    c.response.clear();
+    if (c.stream_id == 1) {
+      c.request = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+      static const char kClientSettings[] = {0, 4, 0x7f, static_cast<char>(0xff),
+                                             static_cast<char>(0xff), static_cast<char>(0xff)};
+      h2_frame(c.request, kH2Settings, 0, 0, std::string_view(kClientSettings, 6));
+      static const char kIncrement[] = {0x7f, static_cast<char>(0xff), 0, 0};
+      h2_frame(c.request, kH2WindowUpdate, 0, 0, std::string_view(kIncrement, 4));
+      static const char kServerSettings[] = {0, 3, 0, 0, 0, 100};  // MAX_CONCURRENT_STREAMS
+      h2_frame(c.response, kH2Settings, 0, 0, std::string_view(kServerSettings, 6));
+      h2_frame(c.response, kH2Settings, kH2Ack, 0, {});
+    } else if (!c.settings_acked) {
+      h2_frame(c.request, kH2Settings, kH2Ack, 0, {});
+      c.settings_acked = true;
+    }
+    const std::uint32_t id = c.stream_id;
+    c.stream_id += 2;
+    std::string block;
+    hpack_int(block, 0x80, 7, post ? kHpMethodPost : kHpMethodGet);
+    hpack_int(block, 0x80, 7, kHpSchemeHttp);
+    hpack_literal(block, kHpPath, path);
+    hpack_literal(block, kHpAuthority, "bench.example");
+    hpack_literal(block, kHpUserAgent, "offpath-gen/1");
+    hpack_literal(block, kHpAccept, "*/*");
+    std::string body;
+    if (post) {
+      body = text_.substr(rng_.below(1000), 100 + rng_.below(400));
+      hpack_literal(block, kHpContentType, "application/json");
+      hpack_literal(block, kHpContentLength, std::to_string(body.size()));
+    }
+    h2_frame(c.request, kH2Headers, kH2EndHeaders | (post ? 0 : kH2EndStream), id, block);
+    if (post) h2_frame(c.request, kH2Data, kH2EndStream, id, body);
+
+    const std::size_t size =
+        static_cast<std::size_t>(200.0 * std::exp(rng_.unit() * std::log(65536.0 / 200.0)));
+    (void)rng_.chance(o_.chunked);  // drawn as for HTTP/1.x, so both files make the same choices
+    int status = 200;
+    if (rng_.chance(o_.errors)) {
+      static const int kErrors[] = {404, 500, 503};
+      status = kErrors[rng_.below(3)];
+    }
+    std::string_view content(text_.data() + rng_.below(4000), size);
+    block.clear();
+    hpack_literal(block, kHpStatus, std::to_string(status));
+    hpack_literal(block, kHpServer, "gen");
+    hpack_literal(block, kHpContentType, "text/plain");
+    hpack_literal(block, kHpContentLength, std::to_string(content.size()));
+    h2_frame(c.response, kH2Headers, kH2EndHeaders, id, block);
+    for (std::size_t off = 0; off < content.size(); off += kH2MaxFrame) {
+      const std::size_t n = std::min(kH2MaxFrame, content.size() - off);
+      h2_frame(c.response, kH2Data, off + n == content.size() ? kH2EndStream : 0, id,
+               content.substr(off, n));
+    }
+  }
+
+  // Request (one segment up to the MSS, more if larger), then the response segments.
+  void queue_exchange(Conn& c) {
     for (std::size_t off = 0; off < c.request.size(); off += kMss) {
       auto n = static_cast<std::uint32_t>(std::min(kMss, c.request.size() - off));
       c.pending.push_back({true, kPsh | kAck, c.cseq, c.sseq, static_cast<std::uint32_t>(off), n,
@@ -331,7 +456,7 @@ class Generator {
   std::fprintf(stderr,
                "offpath_gen_capture: %s\nusage: offpath_gen_capture -o FILE [--size-mb N] "
                "[--seed N] [--connections N] [--max-requests N] [--chunked F] [--errors F] "
-               "[--reorder F] [--loss F]\n",
+               "[--reorder F] [--loss F] [--h2c]\n",
                why);
   std::exit(2);
 }
@@ -342,6 +467,10 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
+    if (a == "--h2c") {
+      o.h2c = true;
+      continue;
+    }
     if (i + 1 >= argc) usage(("missing value for " + std::string(a)).c_str());
     const char* v = argv[++i];
     if (a == "-o" || a == "--out") o.out = v;
