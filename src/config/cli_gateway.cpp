@@ -12,8 +12,10 @@ void add_gateway_options(CLI::App& app, Config& c) {
   const char* group = "Gateway view";
   app.add_option("--gateway", g.addresses,
                  "A gateway address (repeatable, IPv4 or IPv6; 'local' = this host's interface "
-                 "addresses): joins each client-leg exchange with its upstream attempts; a "
-                 "replay without it detects them")
+                 "addresses; 'auto' = the same once the host serves and opens HTTP "
+                 "connections, the live default; 'none' = no gateway view): joins each "
+                 "client-leg exchange with its upstream attempts; a replay without it "
+                 "detects them")
       ->delimiter(',')
       ->group(group);
   app.add_option("--join-header", g.join_header,

@@ -128,7 +128,9 @@ struct ServiceOptions {
 // The gateway view (src/join/, cli_gateway.cpp): which addresses are gateways and how the
 // exchanges of their two legs are joined.
 struct GatewayOptions {
-  std::vector<std::string> addresses;  // --gateway ADDR|local (repeatable); a replay detects them
+  // --gateway ADDR|local|auto|none (repeatable); without it a live capture uses auto and a
+  // replay detects them in the file.
+  std::vector<std::string> addresses;
   std::string join_header;             // --join-header NAME: a request id header
   std::vector<std::string> rewrites;   // --join-rewrite FROM=TO: a gateway's prefix swap
   LegsMode legs = LegsMode::Joined;    // --legs joined|client|upstream|all
@@ -136,6 +138,9 @@ struct GatewayOptions {
   double settle_s = 3;                 // --join-settle: how long a client exchange waits
   std::uint64_t max_pending = 65536;   // --join-max-pending: exchanges waiting at once
   std::uint64_t max_mb = 64;           // --join-max-mb: their estimated memory
+  // Not a flag: set at start when refused connects are followed only as upstream attempts
+  // (no --connect-failures); those outside a gateway leg are then not published.
+  bool connect_failures_for_join_only = false;
 
   bool operator==(const GatewayOptions&) const = default;
 };

@@ -395,7 +395,9 @@ int run_offpath(int argc, char** argv) {
   }
   for (const auto& s : parsed->settings) spdlog::debug("setting {} = {} ({})", s.key, s.value, s.origin);
 
-  // The gateway view: --gateway, or in a replay of a file the gateways found in it.
+  // The gateway view: --gateway; else live, the host's addresses once they act as gateways
+  // (auto); else in a replay of a file, the gateways found in it.
+  if (config.gateway.addresses.empty() && live) config.gateway.addresses = {"auto"};
   if (config.gateway.addresses.empty() && !live && config.read_file != "-") {
     for (const IpAddress& a : detect_gateways(
              config.read_file,
@@ -408,9 +410,11 @@ int run_offpath(int argc, char** argv) {
   }
   if (auto join = join_setup(config.gateway); !join) {
     return usage_error(join.error().message);
-  } else if (!join->gateways.empty()) {
-    // A refused or unanswered connect to a backend is an upstream attempt.
+  } else if (join->enabled() && !config.filter.connect_failures) {
+    // A refused or unanswered connect to a backend is an upstream attempt; others stay
+    // unpublished, as without the join.
     config.filter.connect_failures = true;
+    config.gateway.connect_failures_for_join_only = true;
   }
 
   Result<std::unique_ptr<Source>> source = make_error("no input");

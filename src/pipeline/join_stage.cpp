@@ -7,6 +7,7 @@ namespace offpath {
 JoinStage::JoinStage(const Config& config, JoinSetup setup, const ClassifyOptions& classify,
                      Sink& sink, unsigned lanes, bool threaded, bool live)
     : gateways_(std::move(setup.gateways)),
+      auto_(setup.candidates),
       threaded_(threaded),
       live_(live),
       config_(config),

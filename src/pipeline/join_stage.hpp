@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/memory_budget.hpp"
+#include "join/auto_gateways.hpp"
 #include "join/join_config.hpp"
 #include "join/join_window.hpp"
 #include "metrics/snapshot.hpp"
@@ -39,7 +40,20 @@ class JoinStage final : private ExchangeHandler {
   JoinStage(const Config& config, JoinSetup setup, const ClassifyOptions& classify, Sink& sink,
             unsigned lanes, bool threaded, bool live);
   void use_sink(Sink& sink);
-  const GatewaySet& gateways() const { return gateways_; }
+  // The leg of an exchange by the gateways given, or by the candidates (--gateway auto)
+  // as this exchange teaches them; any thread.
+  Leg leg_of(const Exchange& ex) {
+    const Leg leg = gateways_.leg_of(ex.client, ex.server);
+    if (leg != Leg::None || auto_.empty()) return leg;
+    return auto_.observe(ex.client, ex.server, ex.request.has_value());
+  }
+  // Whether records say "leg" (null for other exchanges): some gateway is known.
+  bool gateways_known() const { return !gateways_.empty() || auto_.confirmed(); }
+  // An exchange of no leg that is a refused or unanswered connect nobody asked to see.
+  bool unasked(const Exchange& ex) const {
+    return config_.gateway.connect_failures_for_join_only &&
+           (ex.outcome == Outcome::ConnectionRefused || ex.outcome == Outcome::ConnectTimeout);
+  }
   void on_exchange(unsigned lane, Exchange&& ex, Leg leg);
   void on_time(unsigned lane, Timestamp now);
   // After every lane has finished: decides what still waits and flushes the output.
@@ -59,6 +73,7 @@ class JoinStage final : private ExchangeHandler {
   }
 
   GatewaySet gateways_;
+  AutoGateways auto_;
   bool threaded_;
   bool live_;
   const Config& config_;
@@ -81,13 +96,14 @@ class JoinFeed final : public ExchangeHandler {
   JoinFeed(JoinStage& stage, unsigned lane, ExchangeHandler& direct)
       : stage_(stage), lane_(lane), direct_(direct) {}
   void on_exchange(Exchange&& ex) override {
-    const Leg leg = stage_.gateways().leg_of(ex.client, ex.server);
-    if (leg == Leg::None) {
-      ex.gateway.emplace();  // "leg": null: gateways are known, this is neither leg
-      direct_.on_exchange(std::move(ex));
-    } else {
+    const Leg leg = stage_.leg_of(ex);
+    if (leg != Leg::None) {
       stage_.on_exchange(lane_, std::move(ex), leg);
+      return;
     }
+    if (stage_.unasked(ex)) return;  // followed for the join only, as without it
+    if (stage_.gateways_known()) ex.gateway.emplace();  // "leg": null: neither leg
+    direct_.on_exchange(std::move(ex));
   }
 
  private:

@@ -81,7 +81,7 @@ Pipeline::Pipeline(const Config& config, const ClassifyOptions& classify, Sink& 
   decoder_.set_inner_ports(config.live.ports);
   const unsigned workers = config.workers < 1 ? 1 : config.workers;
   auto setup = join_setup(config.gateway);
-  const bool join = setup && !setup->gateways.empty();
+  const bool join = setup && setup->enabled();
   if (workers == 1) {
     if (!join) {
       inline_ = std::make_unique<WorkerLane>(config, classify, sink);

@@ -20,6 +20,12 @@
 #             (SIGSTOP, as an overloaded host would): the kernel drops packets, yet no
 #             record pairs a request with another's response (nginx echoes each request's
 #             URI in X-Echo-Uri, the backend in X-Backend-Uri) and every loss shows (`gap`).
+#             Each leg is checked apart: --gateway none.
+#   auto      both legs without --gateway: once the gateway namespace has served and
+#             opened an HTTP connection, offpath takes its addresses as the gateway's
+#             (the live default) and joins each client request with its upstream attempt:
+#             a backend 200 and 500, and a refused connect after the backend stops (502
+#             of the gateway's own making). The first request is published as two legs.
 # Exit 0 on success, 1 on failure, 77 when it cannot run here (not root, no nginx).
 set -euo pipefail
 
@@ -41,14 +47,18 @@ start_nginx
 
 # --- offpath -----------------------------------------------------------------------------
 OFFPATH_ARGS=(-i g0 --capture "$BACKEND" --publish all --port 8080)
-capturing() {
-  if [[ $BACKEND == ebpf ]]; then
-    in_g tc filter show dev g0 ingress | grep -q offpath_ingress
-  else
-    # A packet socket in the gateway namespace with the --port filter in place (libpcap
-    # rejects everything while it swaps filters in).
-    in_g ss -0 -b | grep -q ' 8080,'
-  fi
+capturing() {  # on every veth given with -i
+  local dev sockets=0
+  for dev in g0 g1; do
+    [[ " ${OFFPATH_ARGS[*]} " == *" -i $dev "* ]] || continue
+    sockets=$((sockets + 1))
+    if [[ $BACKEND == ebpf ]]; then
+      in_g tc filter show dev "$dev" ingress | grep -q offpath_ingress || return 1
+    fi
+  done
+  # pcap: a packet socket per veth in the gateway namespace with the --port filter in place
+  # (libpcap rejects everything while it swaps filters in).
+  [[ $BACKEND == ebpf || $(in_g ss -0 -b | grep -c ' 8080,') -ge $sockets ]]
 }
 start_offpath() {  # $1: name of the output files
   ip netns exec "$NS_G" "$BIN" "${OFFPATH_ARGS[@]}" >"$WORK/$1.jsonl" 2>"$WORK/$1.err" &
@@ -238,7 +248,7 @@ EOF
 drops)
   CONNECTIONS=8
   REQUESTS=600
-  OFFPATH_ARGS+=(-i g1 --port 8081 --buffer-mb 1)
+  OFFPATH_ARGS+=(-i g1 --port 8081 --buffer-mb 1 --gateway none)
   start_backend
   start_offpath run
   log "load: $CONNECTIONS keep-alive connections x $REQUESTS requests, offpath paused at times"
@@ -265,6 +275,56 @@ drops)
   grep '^offpath: capture' "$WORK/run.err" || true
   "$PY" "$HERE/check_pairing.py" "$WORK/run.jsonl" "$WORK/run.err" "$CONNECTIONS" "$REQUESTS" ||
     fail "pairing after loss"
+  ;;
+auto)
+  OFFPATH_ARGS+=(-i g1 --port 8081)
+  start_backend
+  start_offpath run
+  # The first request's two legs teach offpath that this host is a gateway; what follows
+  # is joined. Until it has said so (bounded), requests are only a lesson.
+  learned() {
+    [[ $(curl_status http://192.0.2.2:8080/ok?first) == 200 ]] || fail "first GET"
+    grep -q 'gateway view: this host serves and opens' "$WORK/run.err"
+  }
+  wait_until 10 learned ||
+    fail "offpath did not take this host as a gateway: $(cat "$WORK/run.err")"
+  [[ $(curl_status http://192.0.2.2:8080/ok?joined) == 200 ]] || fail "joined GET"
+  [[ $(curl_status http://192.0.2.2:8080/error) == 500 ]] || fail "500 from the backend"
+  kill -TERM "$BACKEND_PID"; wait "$BACKEND_PID" 2>/dev/null || true
+  [[ $(curl_status http://192.0.2.2:8080/ok?down) == 502 ]] || fail "502 after the stop"
+  stop_offpath
+  "$PY" - "$WORK/run.jsonl" <<'PYEOF' || fail "joined records"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+recs = [r for r in recs if r["schema"] == "offpath/1"]
+by_uri = {}
+for r in recs:
+    if r.get("request"):
+        by_uri.setdefault((r["request"]["uri"], r["server"]["port"]), []).append(r)
+def one(uri, port=8080):
+    got = by_uri.get((uri, port), [])
+    assert len(got) == 1, f"{uri} on port {port}: {len(got)} records"
+    return got[0]
+# The first request's legs came (one of them) before the host was known as a gateway:
+# both are published, unjoined; which one has gateway fields depends on which came first.
+first = by_uri[("/ok?first", 8081)][0]
+assert first.get("leg") in (None, "upstream"), first
+assert by_uri[("/ok?first", 8080)][0].get("upstream") is None
+want = {"/ok?joined": (200, 200, "complete", None),
+        "/error": (500, 500, "complete", "upstream"),
+        "/ok?down": (502, None, "connection_refused", "gateway")}
+for uri, (status, up_status, up_outcome, origin) in want.items():
+    r = one(uri)
+    assert r["leg"] == "client", r
+    assert r["response"]["status"] == status, r
+    up = r["upstream"]
+    assert up and up["addr"] == "198.51.100.2:8081", r
+    assert up["status"] == up_status and up["outcome"] == up_outcome, up
+    assert up["attempts"] == 1, up
+    assert r["failure_origin"] == origin, r
+    assert (uri, 8081) not in by_uri, f"the joined upstream leg of {uri} was published alone"
+print(f"{len(recs)} records: the first request as two legs, then every client request joined")
+PYEOF
   ;;
 *)
   fail "unknown scenario $SCENARIO"
