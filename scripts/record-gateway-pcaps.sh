@@ -17,12 +17,25 @@
 #   gateway-joined-load    no request id; 160 GETs, 16 at a time on their own connections,
 #                          each with its own target (/api/items?n=1..120 rewritten to
 #                          /v1/..., /ok?n=1..40): overlapping legs joined by timing and target
+#   gateway-joined-failures  no request id; what backends do wrong: a 500, a 503, a reset in
+#                          the status line (nginx's 502), a reset in the body (the client
+#                          gets the 200 cut short), and a client that gives up on a slow
+#                          answer (nginx's 499)
+#   gateway-haproxy        HAProxy 2.6 instead of nginx: a 200, the backend's 404 and 500,
+#                          two /retry/ requests on a backend whose first server is the
+#                          closed port (retries 1, option redispatch: one is refused, then
+#                          sent to the second server), a backend whose only server is down
+#                          (its health check is refused every 300 ms: 503, no connection),
+#                          a reset in the status line (502) and the 1 s server timeout (504)
 # nginx's access log ($request_uri $status $upstream_addr $upstream_status) is written
-# next to each capture as pcaps/NAME.nginx.log, to check the joined records against.
+# next to each capture as pcaps/NAME.nginx.log, HAProxy's ("%HM %HU %ST %si:%sp %rc %tsc":
+# the last server tried, the retries, the termination state) as pcaps/NAME.haproxy.log,
+# to check the joined records against.
 # The expected files are written by hand from offpath's output checked against that log
 # (see pcaps/README.md); this script only records.
 #
-# Usage: scripts/record-gateway-pcaps.sh [NAME...]     (as root; needs nginx, tcpdump, curl)
+# Usage: scripts/record-gateway-pcaps.sh [NAME...]
+#   (as root; needs nginx, haproxy, tcpdump, curl)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,12 +80,23 @@ for pair in "$ns_c ${tag}a" "$ns_g ${tag}b" "$ns_g ${tag}d" "$ns_b ${tag}e"; do
 done
 
 cat >"$work/backend.py" <<'PY'
-import http.server, sys, time
+import http.server, socket, struct, sys, time
+STATUS = {"/missing": 404, "/error": 500, "/unavail": 503}
 class H(http.server.BaseHTTPRequestHandler):
+    def reset(self, partial):
+        # The first bytes of a response, then a RST (linger 0).
+        self.wfile.write(partial)
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
     def do_GET(self):
+        if self.path.endswith("/reset-head"):
+            return self.reset(b"HTTP/1.1 200 OK\r\nContent-")
+        if self.path.endswith("/reset-body"):
+            return self.reset(b"HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n" + b"x" * 512)
         if self.path.endswith("/slow"):
             time.sleep(3)
-        status = 404 if self.path.endswith("/missing") else 200
+        status = STATUS.get("/" + self.path.split("?")[0].rsplit("/", 1)[-1], 200)
         body = ("%s %s from %s\n" % (status, self.path, sys.argv[1])).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
@@ -137,7 +161,13 @@ EOF
   pids+=($dump)
   sleep 1
   local u=http://10.232.0.2:8080
-  if [[ $ids == load ]]; then
+  if [[ $ids == failures ]]; then
+    ip netns exec "$ns_c" curl -sS --max-time 20 -o /dev/null -o /dev/null -o /dev/null \
+      -o /dev/null "$u/error" "$u/unavail" "$u/reset-head" "$u/reset-body" || true
+    # The client gives up before the backend answers: nginx logs 499.
+    ip netns exec "$ns_c" curl -sS --max-time 0.5 -o /dev/null "$u/slow" || true
+    sleep 3  # the backend's late answer, then quiet
+  elif [[ $ids == load ]]; then
     # 16 connections at once, each request its own target: many overlapping attempts.
     ip netns exec "$ns_c" curl -sS --no-progress-meter --max-time 20 -Z --parallel-max 16 \
       "$u/api/items?n=[1-120]" "$u/ok?n=[1-40]" >/dev/null || true
@@ -155,12 +185,75 @@ EOF
   echo "record-gateway-pcaps: $name: $(wc -l <"$dir/access.log") requests" >&2
 }
 
-((${#names[@]})) || names=(gateway-joined-ids gateway-joined-timing gateway-joined-load)
+# HAProxy as the gateway; its log goes to stdout (one thread, so that no line is dropped).
+record_haproxy() {
+  local name=$1 dir=$work/$1
+  mkdir -p "$dir"
+  cat >"$dir/haproxy.cfg" <<CFG
+global
+  log stdout format raw local0
+  nbthread 1
+defaults
+  mode http
+  log global
+  timeout connect 1s
+  timeout client 10s
+  timeout server 1s
+  retries 1
+frontend fe
+  bind 10.232.0.2:8080
+  log-format "%HM %HU %ST %si:%sp %rc %tsc"
+  use_backend closed if { path_beg /closed/ }
+  use_backend retry if { path_beg /retry/ }
+  default_backend ok
+backend ok
+  source 10.232.0.2
+  server a 10.232.1.2:8081
+backend retry
+  balance roundrobin
+  option redispatch 1
+  http-reuse never
+  source 10.232.0.2
+  server bad 10.232.1.2:8089
+  server b 10.232.1.2:8082
+backend closed
+  source 10.232.0.2
+  server down 10.232.1.2:8089 check inter 300ms fall 1 rise 100000
+CFG
+  timeout 120 ip netns exec "$ns_g" haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" \
+    2>"$dir/haproxy.err" &
+  local gw=$!
+  pids+=($gw)
+  for _ in $(seq 50); do
+    ip netns exec "$ns_g" ss -ltn | grep -q 10.232.0.2:8080 && break
+    sleep 0.1
+  done
+  timeout 60 ip netns exec "$ns_g" tcpdump -i any -s 0 -U -w "$dir/cap.pcap" tcp 2>/dev/null &
+  local dump=$!
+  pids+=($dump)
+  sleep 1  # the health check has marked the closed backend's server down by now
+  local u=http://10.232.0.2:8080
+  ip netns exec "$ns_c" curl -sS --max-time 20 -o /dev/null -o /dev/null -o /dev/null \
+    -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+    "$u/ok" "$u/missing" "$u/error" "$u/retry/x?n=1" "$u/retry/x?n=2" "$u/closed/x" \
+    "$u/reset-head" "$u/slow" || true
+  sleep 3  # the backend's late answer to /slow, then quiet
+  kill "$dump"; wait "$dump" 2>/dev/null || true
+  kill "$gw"; wait "$gw" 2>/dev/null || true
+  cp "$dir/cap.pcap" "$out/$name.pcap"
+  cp "$dir/haproxy.log" "$out/$name.haproxy.log"
+  echo "record-gateway-pcaps: $name: $(wc -l <"$dir/haproxy.log") requests" >&2
+}
+
+((${#names[@]})) || names=(gateway-joined-ids gateway-joined-timing gateway-joined-load
+                           gateway-joined-failures gateway-haproxy)
 for n in "${names[@]}"; do
   case $n in
     gateway-joined-ids) record "$n" 1 ;;
     gateway-joined-timing) record "$n" 0 ;;
     gateway-joined-load) record "$n" load ;;
+    gateway-joined-failures) record "$n" failures ;;
+    gateway-haproxy) record_haproxy "$n" ;;
     *) echo "record-gateway-pcaps: unknown capture $n" >&2; exit 2 ;;
   esac
 done

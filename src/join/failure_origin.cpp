@@ -20,9 +20,10 @@ FailureOrigin failure_origin(const Exchange& client, const std::vector<UpstreamT
   if (tries.empty()) return FailureOrigin::Gateway;
   const UpstreamTry& last = tries.back();
   if (last.status == status) return FailureOrigin::Upstream;
-  // A reset before any status line: the backend's doing, unless the gateway timed out
-  // (504) and reset the connection itself.
-  if (last.status == 0 && last.outcome == Outcome::ConnectionReset) {
+  // A reset or close before a whole response head: the backend's doing, unless the
+  // gateway timed out (504) and closed or reset the connection itself.
+  if (last.status == 0 &&
+      (last.outcome == Outcome::ConnectionReset || last.outcome == Outcome::ConnectionClosed)) {
     return status == 504 ? FailureOrigin::Gateway : FailureOrigin::Upstream;
   }
   return FailureOrigin::Gateway;

@@ -50,13 +50,15 @@ bool timing_fits(const Exchange& client, const Exchange& up) {
                                      ? client.request->headers_end
                                      : client.request->first_byte;
   if (up.start() < headers_done) return false;
-  // The client response starts after the upstream's ends; without a client response the
-  // upstream attempt only has to end before the client exchange does.
-  const Timestamp limit = client.response ? client.response->first_byte : client.end();
-  if (limit < up.start()) return false;
-  // An attempt the gateway gave up on (it answered the client first, then closed) may
-  // still get its late answer.
-  return !(limit < up.end()) || answered_late(client, up);
+  // Without a client response the client went away (or the capture ended) while the
+  // gateway was still working: an attempt it made after the request fits, whenever it
+  // ended (nginx's 499: the gateway drops the attempt, or gets its answer too late).
+  if (!client.response) return true;
+  // The attempt starts before the client response does. Where it ends says nothing: a
+  // gateway streams a body on as it comes (the client response starts with the backend's
+  // head, and both bodies then run side by side), and an attempt the gateway gave up on
+  // (it answered the client first, then closed) may still get its late answer.
+  return !(client.response->first_byte < up.start());
 }
 
 bool PrefixRewrites::add(std::string_view spec) {

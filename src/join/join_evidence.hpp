@@ -1,8 +1,8 @@
 // Join evidence: what says that an upstream-leg exchange served a client-leg exchange.
 // Strongest first: a shared request id (--join-header NAME, X-Request-ID,
 // X-Correlation-ID, traceparent's trace-id); else timing (the upstream request starts
-// after the client request's headers were complete and the upstream response ends before
-// the client response starts), the same method and a URI that is equal or that the
+// after the client request's headers were complete and before the client response
+// starts), the same method and a URI that is equal or that the
 // gateway rewrote by a prefix swap (/api/x -> /v1/x), given by the user or learned from
 // joined pairs (PrefixRewrites). Pure functions and one table; join thread.
 #pragma once
@@ -22,9 +22,12 @@ namespace offpath {
 // headers before the response's. Empty if none.
 std::string_view request_id(const Exchange& ex, std::string_view join_header);
 
-// The upstream exchange `up` fits the timing of the client exchange `client`. An attempt
-// that got its answer only after the client response started (the gateway timed out,
-// answered the client, and closed) fits too: see answered_late().
+// The upstream exchange `up` fits the timing of the client exchange `client`: it starts
+// after the client request's headers were complete and before the client response
+// starts, wherever it ends (a streamed body runs on beside the client's; an attempt that
+// got its answer only after the client response started, see answered_late(), is one the
+// gateway gave up on). Without a client response (the client went away), any attempt
+// after the request fits.
 bool timing_fits(const Exchange& client, const Exchange& up);
 // `up` got its response only after `client`'s response started: a gateway needs the
 // backend's status line before it answers, so for the gateway it went unanswered.

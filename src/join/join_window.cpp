@@ -18,7 +18,9 @@ std::uint64_t message_bytes(const HttpMessage& m) {
 UpstreamTry try_of(const Exchange& client, const Exchange& up) {
   UpstreamTry t;
   t.addr = up.server;
-  t.status = up.response ? up.response->status : 0;
+  // A status line whose header block never completed (the backend reset or closed in the
+  // middle) is no answer for a gateway: nginx logs its own 502 for it.
+  t.status = up.response && up.response->headers_end.micros != 0 ? up.response->status : 0;
   t.outcome = up.outcome;
   t.start = up.start();
   t.end = up.end();

@@ -1,14 +1,25 @@
 #!/usr/bin/python3
 """Gateway view on the recorded gateway captures: every pcaps/gateway-*.pcap with its
-nginx access log (NAME.nginx.log: method, request URI, status, $upstream_addr,
-$upstream_status) is replayed with --workers 1 and --workers N, and each client-leg
-record must agree with nginx's line for its request:
+gateway's log is replayed with --workers 1 and --workers N, and each client-leg record
+must agree with the gateway's line for its request.
+
+NAME.nginx.log (method, request URI, status, $upstream_addr, $upstream_status):
   - the same status, and one joined attempt per address nginx tried, in the same order;
   - on each attempt the status nginx logged, or null where nginx logged its own 502/504
-    (a refused connect, a timeout);
+    (a refused connect, a reset or close before a whole response head, a timeout) or
+    none at all ("-": the client went away first, 499);
+NAME.haproxy.log ("%HM %HU %ST %si:%sp %rc %tsc": HAProxy logs only the last server):
+  - the same status; the last attempt's address is the server HAProxy names, and
+    `attempts` is its retry count + 1; no attempt when it names none (<NOSRV>);
+  - a request HAProxy ended normally ("--") has the client's status on its last attempt;
+  - failure_origin of a 5xx follows the termination state: `gateway` for a timeout (sH),
+    a refused or failed connect (SC) and no server; `upstream` for a server abort (SH) or
+    a status the server sent (--);
+and for both:
   - with --format kong, upstream_uri is the client's target or its /api/ -> /v1/ swap
     (the attempt joined is the one the gateway made for this very request);
-  - no upstream-leg record is published for an attempt that was joined.
+  - no upstream-leg record is published for an attempt that was joined, and the summary
+    counts the joined attempts.
 Usage: gateway_join.py --bin offpath --dir pcaps [--workers N]
 """
 import argparse
@@ -17,13 +28,16 @@ import os
 import subprocess
 import sys
 
+METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
+
 
 def run(binary, capture, workers, fmt="native"):
     out = subprocess.run([binary, "-r", capture, "--publish", "all", "-q", "--workers",
                           str(workers), "--format", fmt], capture_output=True, timeout=120)
     if out.returncode != 0:
         raise RuntimeError(f"offpath exited {out.returncode}: {out.stderr.decode()[-400:]}")
-    return [json.loads(line) for line in out.stdout.decode().splitlines()]
+    records = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    return [r for r in records if r.get("schema", "offpath/1") == "offpath/1"]
 
 
 def nginx_log(path):
@@ -33,36 +47,76 @@ def nginx_log(path):
         # "$upstream_addr $upstream_status": two comma lists of the same length.
         parts = rest.replace(",", "").split()
         n = len(parts) // 2
-        addrs = parts[:n]
-        statuses = [int(s) for s in parts[n:]]
-        lines[(method, uri)] = (int(status), addrs, statuses)
+        statuses = [None if s == "-" else int(s) for s in parts[n:]]
+        lines[(method, uri)] = {"status": int(status), "addrs": parts[:n],
+                                "statuses": statuses}
     return lines
 
 
-def check(binary, capture, log, workers):
+def haproxy_log(path):
+    lines = {}
+    for line in open(path):
+        parts = line.split()
+        if len(parts) != 6 or parts[0] not in METHODS:
+            continue  # HAProxy's own messages (a server going down)
+        method, uri, status, server, retries, term = parts
+        lines[(method, uri)] = {"status": int(status),
+                                "last": None if server.startswith("-") else server,
+                                "attempts": int(retries.lstrip("+")) + 1, "term": term}
+    return lines
+
+
+def check_nginx(key, r, want, problems):
+    tries = (r["upstream"] or {}).get("tries", [])
+    if [t["addr"] for t in tries] != want["addrs"]:
+        problems.append(f"{key}: tries {[t['addr'] for t in tries]}, nginx {want['addrs']}")
+        return
+    for t, s in zip(tries, want["statuses"]):
+        if not (t["status"] == s or (t["status"] is None and s in (None, 502, 504))):
+            problems.append(f"{key}: try {t['addr']} status {t['status']}, nginx {s}")
+    if r["upstream"] and r["upstream"]["attempts"] != len(want["addrs"]):
+        problems.append(f"{key}: attempts {r['upstream']['attempts']}")
+
+
+def check_haproxy(key, r, want, problems):
+    up = r["upstream"]
+    status = want["status"]
+    if want["last"] is None:
+        if up is not None:
+            problems.append(f"{key}: HAProxy had no server, got upstream {up}")
+    elif up is None:
+        problems.append(f"{key}: no upstream, HAProxy tried {want['last']}")
+    else:
+        if up["addr"] != want["last"]:
+            problems.append(f"{key}: last attempt {up['addr']}, HAProxy {want['last']}")
+        if up["attempts"] != want["attempts"]:
+            problems.append(f"{key}: attempts {up['attempts']}, HAProxy {want['attempts']}")
+        if want["term"].startswith("--") and up["status"] != status:
+            problems.append(f"{key}: last attempt status {up['status']}, HAProxy {status}")
+    if status >= 500:
+        origin = "upstream" if want["term"][:2] in ("SH", "--") else "gateway"
+        if r.get("failure_origin") != origin:
+            problems.append(f"{key}: failure_origin {r.get('failure_origin')}, "
+                            f"HAProxy {want['term']} says {origin}")
+
+
+def check(binary, capture, log, check_one, workers):
     problems = []
     records = run(binary, capture, workers)
     clients = [r for r in records if r.get("leg") == "client"]
     if len(clients) != len(log):
-        problems.append(f"{len(clients)} client-leg records, nginx logged {len(log)}")
+        problems.append(f"{len(clients)} client-leg records, the gateway logged {len(log)}")
     for r in clients:
         key = (r["request"]["method"], r["request"]["uri"])
         if key not in log:
-            problems.append(f"{key}: not in nginx's log")
+            problems.append(f"{key}: not in the gateway's log")
             continue
-        status, addrs, statuses = log[key]
-        tries = (r["upstream"] or {}).get("tries", [])
         got = r["response"]["status"] if r["response"] else None
-        if got != status:
-            problems.append(f"{key}: status {got}, nginx {status}")
-        if [t["addr"] for t in tries] != addrs:
-            problems.append(f"{key}: tries {[t['addr'] for t in tries]}, nginx {addrs}")
-            continue
-        for t, s in zip(tries, statuses):
-            if not (t["status"] == s or (t["status"] is None and s in (502, 504))):
-                problems.append(f"{key}: try {t['addr']} status {t['status']}, nginx {s}")
-        if r["upstream"] and r["upstream"]["attempts"] != len(addrs):
-            problems.append(f"{key}: attempts {r['upstream']['attempts']}")
+        want = log[key]
+        # nginx logs 499 for a client that went away: there is no response on the wire.
+        if got != want["status"] and not (got is None and want["status"] == 499):
+            problems.append(f"{key}: status {got}, gateway {want['status']}")
+        check_one(key, r, want, problems)
     joined = sum(len((r["upstream"] or {}).get("tries", [])) for r in clients)
     alone = [r for r in records if r.get("leg") == "upstream"]
     summary = subprocess.run([binary, "-r", capture, "--publish", "all", "--workers",
@@ -88,16 +142,20 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--workers", type=int, default=3)
     args = ap.parse_args()
-    names = sorted(f[:-len(".nginx.log")] for f in os.listdir(args.dir)
-                   if f.startswith("gateway-") and f.endswith(".nginx.log"))
-    if not names:
+    kinds = {".nginx.log": (nginx_log, check_nginx), ".haproxy.log": (haproxy_log, check_haproxy)}
+    captures = []
+    for f in sorted(os.listdir(args.dir)):
+        for suffix, (read, check_one) in kinds.items():
+            if f.startswith("gateway-") and f.endswith(suffix):
+                captures.append((f[:-len(suffix)], read(os.path.join(args.dir, f)), check_one))
+    if not captures:
         print("no gateway captures")
         return 1
     failed = 0
-    for name in names:
-        log = nginx_log(os.path.join(args.dir, name + ".nginx.log"))
+    for name, log, check_one in captures:
         for workers in (1, args.workers):
-            problems, n = check(args.bin, os.path.join(args.dir, name + ".pcap"), log, workers)
+            problems, n = check(args.bin, os.path.join(args.dir, name + ".pcap"), log, check_one,
+                                workers)
             status = "FAIL" if problems else "ok  "
             print(f"{status} {name} --workers {workers}: {n} client-leg records")
             for p in problems[:20]:

@@ -32,6 +32,9 @@ TEST(FailureOrigin, Table) {
   EXPECT_EQ(failure_origin(e502, {attempt(502)}, true), FailureOrigin::Upstream);
   EXPECT_EQ(failure_origin(e502, {attempt(0, Outcome::ConnectionReset)}, true),
             FailureOrigin::Upstream);
+  // The backend closed in the middle of its response head: nginx's 502 is its doing.
+  EXPECT_EQ(failure_origin(e502, {attempt(0, Outcome::ConnectionClosed)}, true),
+            FailureOrigin::Upstream);
   EXPECT_EQ(failure_origin(e502, {attempt(0, Outcome::ConnectionRefused)}, true),
             FailureOrigin::Gateway);
   EXPECT_EQ(failure_origin(e504, {attempt(0, Outcome::Timeout)}, true), FailureOrigin::Gateway);

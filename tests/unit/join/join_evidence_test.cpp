@@ -33,9 +33,9 @@ TEST(Timing, UpstreamInsideTheClientExchange) {
   // Starts before the client's headers were complete.
   EXPECT_FALSE(timing_fits(c, upstream_leg(2, {.req_start = 1, .req_end = 4, .resp_start = 10,
                                                .resp_end = 19})));
-  // Ends after the client response started (and was answered whole).
-  EXPECT_FALSE(timing_fits(c, upstream_leg(2, {.req_start = 3, .req_end = 4, .resp_start = 10,
-                                               .resp_end = 25})));
+  // Ends after the client response started: a body the gateway streams on.
+  EXPECT_TRUE(timing_fits(c, upstream_leg(2, {.req_start = 3, .req_end = 4, .resp_start = 10,
+                                              .resp_end = 25})));
   // Starts after the client response started.
   EXPECT_FALSE(timing_fits(c, upstream_leg(2, {.req_start = 22, .req_end = 23, .resp_start = 24,
                                                .resp_end = 25})));
@@ -48,6 +48,14 @@ TEST(Timing, AnAttemptAnsweredAfterTheGatewayGaveUpStillFits) {
                                          .resp_end = 3001, .outcome = Outcome::ConnectionReset});
   EXPECT_TRUE(answered_late(c, late));
   EXPECT_TRUE(timing_fits(c, late));
+}
+
+TEST(Timing, AClientThatWentAwayFitsAnyAttemptAfterItsRequest) {
+  const Exchange gone = client_leg(1, {.status = 0, .req_start = 0, .req_end = 2,
+                                       .outcome = Outcome::ConnectionClosed});
+  EXPECT_TRUE(timing_fits(gone, upstream_leg(2, {.req_start = 3, .req_end = 4,
+                                                 .resp_start = 3000, .resp_end = 3001})));
+  EXPECT_FALSE(timing_fits(gone, upstream_leg(2, {.req_start = 1, .req_end = 4})));
 }
 
 TEST(PrefixRewrites, GivenSwapFitsOnlyAtABoundary) {
