@@ -117,6 +117,17 @@ for port in 8081 8082; do
   pids+=($!)
 done
 
+# Once the gateway listens, tcpdump -i any in its namespace into $1/cap.pcap (dump_pid).
+start_dump() {
+  for _ in $(seq 50); do
+    ip netns exec "$ns_g" ss -ltn | grep -q 10.232.0.2:8080 && break
+    sleep 0.1
+  done
+  timeout 60 ip netns exec "$ns_g" tcpdump -i any -s 0 -U -w "$1/cap.pcap" tcp 2>/dev/null &
+  dump_pid=$!
+  pids+=($dump_pid)
+}
+
 record() {
   local name=$1 ids=$2 dir=$work/$1
   mkdir -p "$dir"
@@ -152,13 +163,7 @@ EOF
     -g 'daemon off;' &
   local nginx=$!
   pids+=($nginx)
-  for _ in $(seq 50); do
-    ip netns exec "$ns_g" ss -ltn | grep -q 10.232.0.2:8080 && break
-    sleep 0.1
-  done
-  timeout 60 ip netns exec "$ns_g" tcpdump -i any -s 0 -U -w "$dir/cap.pcap" tcp 2>/dev/null &
-  local dump=$!
-  pids+=($dump)
+  start_dump "$dir"
   sleep 1
   local u=http://10.232.0.2:8080
   if [[ $ids == failures ]]; then
@@ -178,7 +183,7 @@ EOF
       "$u/ok" "$u/missing" "$u/down/x" "$u/retry/x" "$u/api/items" "$u/slow" || true
     sleep 3  # the backend's late answer to /slow, then quiet
   fi
-  kill "$dump"; wait "$dump" 2>/dev/null || true
+  kill "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
   kill "$nginx"; wait "$nginx" 2>/dev/null || true
   cp "$dir/cap.pcap" "$out/$name.pcap"
   cp "$dir/access.log" "$out/$name.nginx.log"
@@ -224,13 +229,7 @@ CFG
     2>"$dir/haproxy.err" &
   local gw=$!
   pids+=($gw)
-  for _ in $(seq 50); do
-    ip netns exec "$ns_g" ss -ltn | grep -q 10.232.0.2:8080 && break
-    sleep 0.1
-  done
-  timeout 60 ip netns exec "$ns_g" tcpdump -i any -s 0 -U -w "$dir/cap.pcap" tcp 2>/dev/null &
-  local dump=$!
-  pids+=($dump)
+  start_dump "$dir"
   sleep 1  # the health check has marked the closed backend's server down by now
   local u=http://10.232.0.2:8080
   ip netns exec "$ns_c" curl -sS --max-time 20 -o /dev/null -o /dev/null -o /dev/null \
@@ -238,7 +237,7 @@ CFG
     "$u/ok" "$u/missing" "$u/error" "$u/retry/x?n=1" "$u/retry/x?n=2" "$u/closed/x" \
     "$u/reset-head" "$u/slow" || true
   sleep 3  # the backend's late answer to /slow, then quiet
-  kill "$dump"; wait "$dump" 2>/dev/null || true
+  kill "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
   kill "$gw"; wait "$gw" 2>/dev/null || true
   cp "$dir/cap.pcap" "$out/$name.pcap"
   cp "$dir/haproxy.log" "$out/$name.haproxy.log"
