@@ -14,9 +14,9 @@ answered (as above a GOAWAY's last stream id) must not be.
 On a connection upgraded from HTTP/1.1 (tshark's HTTP dissector reads a 101 on it), the
 101 is no record of its own: stream 1's record is the request tshark reads answered by
 the 101 (sent as HTTP/1.1: request.version "1.1"), with 101 in its interim_statuses.
-Each difference is printed and the exit status is 1. With --write and no difference, the expected rows
-(connection, method, URI, status, outcome, anomalies, failed, grpc_status) go to stdout in offpath's
-order, for replay_pcaps.py.
+Each difference is printed and the exit status is 1. With --write and no difference,
+the expected rows (connection, method, URI, status, outcome, anomalies, failed,
+grpc_status) go to stdout in offpath's order, for replay_pcaps.py.
 """
 
 import argparse

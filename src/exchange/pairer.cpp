@@ -374,7 +374,8 @@ void Pairer::close(Outcome why) {
   }
   for (auto& p : pending_) {
     if (p.timed_out || p.h2c_taken) continue;
-    if (p.h2c && !p.interim.empty()) p.interim.pop_back();  // no HTTP/2 came: the 101 is the response
+    // An h2c 101 that no HTTP/2 byte followed: the 101 is the response after all.
+    if (p.h2c && !p.interim.empty()) p.interim.pop_back();
     const bool answered = p.response_done && p.response && p.response->complete;
     emit(p, answered ? Outcome::Complete : why);
   }

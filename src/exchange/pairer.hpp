@@ -28,8 +28,9 @@
 // Lifecycle: an exchange is emitted when its request and its final response have both
 // ended (or been aborted). A 101 to `Upgrade: h2c` makes no exchange of its own: its
 // request is handed to HTTP/2 as stream 1 (take_h2c_upgrade), and is emitted with the 101
-// (anomaly upgraded) only if the connection ends before any HTTP/2 byte. close() emits every open request with the outcome given
-// (reset, closed, capture ended, timeout, evicted). Owned by one connection; worker thread.
+// (anomaly upgraded) only if the connection ends before any HTTP/2 byte. close() emits
+// every open request with the outcome given (reset, closed, capture ended, timeout,
+// evicted). Owned by one connection; worker thread.
 #pragma once
 
 #include <algorithm>

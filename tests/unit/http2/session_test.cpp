@@ -175,7 +175,8 @@ TEST_F(Http2SessionTest, ClientResetKeepsTheServersAnswerInFlight) {
                     frame(FrameType::Headers, flag::kEndHeaders, 1,
                           req.block({{":method", "POST"}, {":path", "/offpath.test.Catalog/Slow"},
                                      {"content-type", "application/grpc"}})),
-                    frame(FrameType::Data, flag::kEndStream, 1, test::bytes(std::string_view("\0\0\0\0\1x", 6)))}),
+                    frame(FrameType::Data, flag::kEndStream, 1,
+                          test::bytes(std::string_view("\0\0\0\0\1x", 6)))}),
          kT);
   client(frame(FrameType::RstStream, 0, 1, test::be32(8)), kT + 300'000);  // CANCEL
   EXPECT_TRUE(sink.got.empty());
@@ -263,7 +264,8 @@ TEST_F(Http2SessionTest, StreamTimesOutWhileTheConnectionStaysUp) {
 TEST_F(Http2SessionTest, ResponseTimeoutCountsFromTheRequestsEnd) {
   // Stream 1's request ends 0.9 s after it began (a client-streaming call); stream 3's
   // response began in time and goes on (server streaming): neither is overdue at 1.5 s.
-  client(test::cat({test::preface(), request(1, "/upload", flag::kEndHeaders), request(3, "/watch")}),
+  client(test::cat({test::preface(), request(1, "/upload", flag::kEndHeaders),
+                    request(3, "/watch")}),
          kT);
   server(response(3, "200"), kT + 1000);
   client(frame(FrameType::Data, flag::kEndStream, 1, str("body")), kT + 900'000);

@@ -1241,7 +1241,8 @@ TEST(Pipeline, Http2UpgradeWithNoHttp2BytesKeepsThe101) {
               {false, std::string(k200)},
               {true, "GET /old HTTP/1.1\r\nHost: up\r\nConnection: Upgrade, HTTP2-Settings\r\n"
                      "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n"},
-              {false, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"}});
+              {false, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                      "Upgrade: h2c\r\n\r\n"}});
   run.finish();
   auto recs = run.records();
   ASSERT_EQ(recs.size(), 2u);
