@@ -7,17 +7,16 @@ Usage: h2expected.py --bin OFFPATH PCAP [--write]
 
 Per connection, offpath's exchanges must be tshark's streams, as multisets (offpath
 emits a stream when it ends, not in stream-id order): method, path (offpath's uri),
-final status and grpc-status (for a stream reset by RST_STREAM only method and path:
-what the server sends after the client's reset, as in grpc-deadline, may or may not be
-kept, and status and grpc-status are then either tshark's or null); every record must say request.version "2"; a stream the
-server ended must be "complete", one reset or never answered (as above a GOAWAY's last
-stream id) must not be.
+final status and grpc-status (also for a stream the client reset: what the server sent
+after the reset, as in grpc-deadline, is part of its record); every record must say
+request.version "2"; a stream the server ended must be "complete", one reset or never
+answered (as above a GOAWAY's last stream id) must not be.
 On a connection upgraded from HTTP/1.1 (tshark's HTTP dissector reads a 101 on it), the
-101 itself is one more HTTP/1.1 record (method, URI, status 101, as tshark reads them),
-and stream 1, whose request was sent as HTTP/1.1, may say request.version "1.1". Each difference
-is printed and the exit status is 1. With --write and no difference, the expected rows
-(connection, method, URI, status, outcome, anomalies, failed, grpc_status) go to stdout in offpath's
-order, for replay_pcaps.py.
+101 is no record of its own: stream 1's record is the request tshark reads answered by
+the 101 (sent as HTTP/1.1: request.version "1.1"), with 101 in its interim_statuses.
+Each difference is printed and the exit status is 1. With --write and no difference,
+the expected rows (connection, method, URI, status, outcome, anomalies, failed,
+grpc_status) go to stdout in offpath's order, for replay_pcaps.py.
 """
 
 import argparse
@@ -78,35 +77,35 @@ def main():
         for conn, (reqs, finals) in tshark_view(a.pcap, port).items():
             if 101 in finals and reqs:
                 upgraded[conn] = reqs[0]
-    switches = {}
+    switches = collections.Counter()
     for r in recs:
         req, resp = r["request"] or {}, r["response"] or {}
         conn = conn_of(r)
-        if conn in upgraded and resp.get("status") == 101:
-            switches[conn] = switches.get(conn, 0) + 1
-            if (req.get("method"), req.get("uri")) != upgraded[conn] or switches[conn] > 1:
-                diffs.append(f"{conn}: a 101 record for {req.get('method')} {req.get('uri')} "
-                             f"where tshark reads one for {upgraded[conn]}")
+        if resp.get("status") == 101:
+            diffs.append(f"{conn}: a 101 record for {req.get('method')} {req.get('uri')}: "
+                         f"the 101 belongs in stream 1's record")
             continue
         grpc = (r.get("grpc") or {}).get("status")
         got[conn].append((req.get("method"), req.get("uri"), resp.get("status"), grpc,
                           r["outcome"]))
-        if req.get("version") == "1.1" and conn in upgraded:
-            continue  # the upgraded request (stream 1) was sent as HTTP/1.1
+        if conn in upgraded and (req.get("method"), req.get("uri")) == upgraded[conn] and \
+                req.get("version") == "1.1":
+            switches[conn] += 1  # the upgraded request (stream 1) was sent as HTTP/1.1
+            if 101 not in r.get("interim_statuses", []):
+                diffs.append(f"{conn}: stream 1's record lacks the 101 in interim_statuses")
+            continue
         if req.get("version") != "2":
             diffs.append(f"{conn_of(r)} {req.get('method')} {req.get('uri')}: request.version "
                          f"{req.get('version')!r}, want \"2\"")
-    for conn in sorted(set(upgraded) - set(switches)):
-        diffs.append(f"{conn}: tshark reads a 101 for {upgraded[conn]}, offpath has no record of it")
+    for conn in sorted(upgraded):
+        if switches[conn] != 1:
+            diffs.append(f"{conn}: tshark reads a 101 for {upgraded[conn]}, offpath has "
+                         f"{switches[conn]} HTTP/1.1 record(s) of it")
     for conn in sorted(set(got) | set(want)):
         if conn not in conns:
             diffs.append(f"{conn}: offpath reports a connection tshark's listing does not have")
-        reset = {x[:2] for x in want[conn] if x[4].startswith("rst:")}
-
-        def key(x):
-            return x[:2] + ("(reset)", "(reset)") if x[:2] in reset else x[:4]
-        g = collections.Counter(key(x) for x in got[conn])
-        w = collections.Counter(key(x) for x in want[conn])
+        g = collections.Counter(x[:4] for x in got[conn])
+        w = collections.Counter(x[:4] for x in want[conn])
         for k in sorted((g - w).elements(), key=str):
             diffs.append(f"{conn}: offpath has, tshark lacks: {k}")
         for k in sorted((w - g).elements(), key=str):

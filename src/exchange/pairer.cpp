@@ -219,8 +219,8 @@ BodyMode Pairer::on_headers_complete(MessageKind kind, HttpMessage& msg) {
     const std::string* proto = msg.header("upgrade");
     if (status == 101 && proto != nullptr && proto->size() == 3 &&
         (((*proto)[0] | 0x20) == 'h') && (*proto)[1] == '2' && (((*proto)[2] | 0x20) == 'c')) {
-      h2c_upgrade_ = true;
-      h2c_request_ = target->request;
+      target->h2c = true;
+      target->interim.push_back(101);
     }
     if (request_parser_ != nullptr) request_parser_->resolve_upgrade(true, msg.headers_end);
     target->anomalies |= anomaly::kUpgraded;
@@ -324,6 +324,13 @@ void Pairer::emit_ready() {
       pending_.pop_front();  // late response consumed
       continue;
     }
+    if (front.h2c_taken) {
+      if (!front.response_done) break;
+      pending_.pop_front();  // stream 1 of the HTTP/2 connection has its request
+      h2c_taken_ = false;
+      continue;
+    }
+    if (front.h2c && front.response_done) break;  // until HTTP/2 takes it, or close()
     if (!(front.request_done && front.response_done)) break;
     if (front.response && !front.response->complete && !front.forced &&
         (front.anomalies & anomaly::kGap) == 0) {
@@ -366,11 +373,14 @@ void Pairer::close(Outcome why) {
     orphan_.reset();
   }
   for (auto& p : pending_) {
-    if (p.timed_out) continue;
+    if (p.timed_out || p.h2c_taken) continue;
+    // An h2c 101 that no HTTP/2 byte followed: the 101 is the response after all.
+    if (p.h2c && !p.interim.empty()) p.interim.pop_back();
     const bool answered = p.response_done && p.response && p.response->complete;
     emit(p, answered ? Outcome::Complete : why);
   }
   pending_.clear();
+  h2c_taken_ = false;
   request_target_ = nullptr;
   response_target_ = nullptr;
 }
@@ -394,12 +404,22 @@ void Pairer::expire(Timestamp deadline) {
   }
 }
 
-bool Pairer::take_h2c_upgrade(std::optional<HttpMessage>& request) {
-  if (!h2c_upgrade_) return false;
-  h2c_upgrade_ = false;
-  request = std::move(h2c_request_);
-  h2c_request_.reset();
-  return true;
+bool Pairer::take_h2c_upgrade(H2cUpgrade& up) {
+  held_changed_ = true;
+  for (auto& p : pending_) {
+    if (!p.h2c || p.h2c_taken) continue;
+    // Called from the parsers' tunnel bytes, maybe before the 101 completed: the entry
+    // stays (a placeholder for the 101's end), emptied.
+    p.h2c_taken = true;
+    h2c_taken_ = true;
+    up.request = std::move(p.request);
+    p.request.reset();
+    up.interim = std::move(p.interim);
+    up.anomalies = p.anomalies & ~anomaly::kUpgraded;
+    emit_ready();
+    return true;
+  }
+  return false;
 }
 
 }  // namespace offpath

@@ -26,8 +26,11 @@
 //    (or orphan response).
 //
 // Lifecycle: an exchange is emitted when its request and its final response have both
-// ended (or been aborted). close() emits every open request with the outcome given
-// (reset, closed, capture ended, timeout, evicted). Owned by one connection; worker thread.
+// ended (or been aborted). A 101 to `Upgrade: h2c` makes no exchange of its own: its
+// request is handed to HTTP/2 as stream 1 (take_h2c_upgrade), and is emitted with the 101
+// (anomaly upgraded) only if the connection ends before any HTTP/2 byte. close() emits
+// every open request with the outcome given (reset, closed, capture ended, timeout,
+// evicted). Owned by one connection; worker thread.
 #pragma once
 
 #include <algorithm>
@@ -95,12 +98,20 @@ class Pairer final : public MessageHandler {
   void add_anomaly(std::uint32_t bits);
   // Marks only the exchanges open now (e.g. retransmissions disagreed under them).
   void mark_open(std::uint32_t bits);
-  // A 101 switched the connection to HTTP/2 (`Upgrade: h2c`): true once, with a copy of
-  // the request that asked (stream 1 of the HTTP/2 connection) when it was seen.
-  bool take_h2c_upgrade(std::optional<HttpMessage>& request);
-  // The index an exchange begun after those open now would get.
+  // What a 101 to `Upgrade: h2c` leaves for stream 1 of the HTTP/2 connection: the
+  // request that asked (when seen), the interim statuses with the 101, and the marks.
+  struct H2cUpgrade {
+    std::optional<HttpMessage> request;
+    std::vector<int> interim;
+    std::uint32_t anomalies = 0;
+  };
+  // A 101 switched the connection to HTTP/2 (`Upgrade: h2c`): true once, with what the
+  // exchange that asked holds, which then makes no record here.
+  bool take_h2c_upgrade(H2cUpgrade& up);
+  // The index an exchange begun after those open now would get (an upgrade taken by
+  // HTTP/2 gives its index to stream 1).
   std::uint32_t next_index() const {
-    return next_index_ + static_cast<std::uint32_t>(pending_.size());
+    return next_index_ + static_cast<std::uint32_t>(pending_.size()) - (h2c_taken_ ? 1 : 0);
   }
 
   void on_message_begin(MessageKind kind, HttpMessage& msg) override;
@@ -129,6 +140,8 @@ class Pairer final : public MessageHandler {
     bool response_started = false;
     bool response_done = false;
     bool wants_upgrade = false;
+    bool h2c = false;              // answered 101 to `Upgrade: h2c`: waits for HTTP/2
+    bool h2c_taken = false;        // ...which took its request: a placeholder now
     bool timed_out = false;        // already emitted as Timeout; a placeholder now
     bool orphan = false;
     std::optional<Outcome> forced; // ParseError
@@ -165,8 +178,7 @@ class Pairer final : public MessageHandler {
   bool client_gap_ = false;             // a client gap may have hidden requests
   bool unmarked_loss_ = false;          // a gap may have hidden exchanges no record marks
   std::uint32_t next_index_ = 0;
-  bool h2c_upgrade_ = false;
-  std::optional<HttpMessage> h2c_request_;
+  bool h2c_taken_ = false;  // a pending entry is an upgrade taken by HTTP/2
   std::uint32_t shared_anomalies_ = 0;
   std::uint64_t late_responses_ = 0;
   std::uint64_t orphans_ = 0;

@@ -61,9 +61,11 @@ std::size_t FrameReader::take(ByteView bytes, Timestamp ts, FrameSink& sink) {
   }
   const std::size_t n = std::min<std::size_t>(bytes.size(), length_ - consumed_);
   // After a gap in the payload, later bytes are not kept: the payload stays contiguous.
+  const std::uint32_t cap = header_[3] == static_cast<std::uint8_t>(FrameType::Data)
+                                ? std::min(max_payload_, max_data_payload_)
+                                : max_payload_;
   const std::size_t keep =
-      missing_ != 0 ? 0
-                    : std::min<std::size_t>(n, consumed_ < max_payload_ ? max_payload_ - consumed_ : 0);
+      missing_ != 0 ? 0 : std::min<std::size_t>(n, consumed_ < cap ? cap - consumed_ : 0);
   buf_.append(reinterpret_cast<const char*>(bytes.data()), keep);
   consumed_ += static_cast<std::uint32_t>(n);
   used += n;
@@ -82,7 +84,7 @@ void FrameReader::deliver(Timestamp ts, FrameSink& sink) {
   f.missing = missing_;
   f.truncated = missing_ == 0 && buf_.size() < length_;
   f.ts = ts;
-  if (f.truncated) ++oversized_frames_;
+  if (f.truncated && length_ > max_payload_) ++oversized_frames_;
   auto* data = reinterpret_cast<const std::uint8_t*>(buf_.data());
   std::size_t begin = 0;
   std::size_t end = buf_.size();

@@ -5,7 +5,9 @@
 // HEADERS priority fields are removed, so `payload` is what the frame carries.
 // Bounded: at most `max_payload` bytes of one frame are buffered; the rest of a larger
 // frame is skipped and the frame delivered with `truncated` set (its full length in
-// `length`). A gap that falls inside the payload of an unpadded DATA frame keeps the
+// `length`); of a DATA frame, only max_data_payload bytes (set_max_data_payload: what the
+// session keeps of a body) are buffered, and the frame is `truncated` without being
+// counted oversized. A gap that falls inside the payload of an unpadded DATA frame keeps the
 // framing: the frame is delivered with the bytes lost in `missing` (its payload holds
 // what came before the gap). After any other gap, or a frame that cannot be one (bad
 // padding), frame boundaries are lost: the rest of the direction is counted in
@@ -76,6 +78,8 @@ class FrameReader {
   // gap was inside a DATA payload), false if it is lost.
   bool on_gap(std::uint64_t length, Timestamp ts, FrameSink& sink);
 
+  void set_max_data_payload(std::uint32_t n) { max_data_payload_ = n; }
+
   ReaderState state() const { return state_; }
   std::uint64_t frames() const { return frames_; }
   std::uint64_t skipped_bytes() const { return skipped_bytes_; }
@@ -91,6 +95,7 @@ class FrameReader {
 
   ReaderState state_;
   std::uint32_t max_payload_;
+  std::uint32_t max_data_payload_ = UINT32_MAX;
   std::uint8_t header_[kFrameHeaderSize] = {};
   std::size_t header_have_ = 0;
   std::size_t preface_have_ = 0;

@@ -67,6 +67,9 @@ Http2Session::Http2Session(const Http2Limits& limits, ExchangeHandler& out)
       out_(out),
       dirs_{Direction(true, limits.max_frame_bytes), Direction(false, limits.max_frame_bytes)} {
   counters_.connections = 1;
+  // A DATA frame's bytes beyond what a body keeps are counted, not buffered (the
+  // pad-length byte comes first).
+  for (auto& d : dirs_) d.reader.set_max_data_payload(limits.max_body + 1);
 }
 
 void Http2Session::set_context(const Endpoint& client, const Endpoint& server,
@@ -77,16 +80,29 @@ void Http2Session::set_context(const Endpoint& client, const Endpoint& server,
   connection_start_ = connection_start;
 }
 
-void Http2Session::adopt_upgrade_request(HttpMessage&& request) {
+void Http2Session::adopt_upgrade_request(std::optional<HttpMessage>&& request,
+                                         std::vector<int> interim, std::uint32_t anomalies) {
+  ++counters_.upgrades;
   Stream* s = open(1);
   if (s == nullptr) return;
-  s->ex.request = std::move(request);
+  s->ex.interim_statuses = std::move(interim);
+  s->ex.anomalies |= anomalies;
   s->request_ended = true;  // the HTTP/1.1 request was the whole of stream 1's request
+  if (!request) return;
+  s->ex.request = std::move(request);
+  const HttpMessage& r = *s->ex.request;
+  s->request_done = r.last_byte.micros != 0 ? r.last_byte : r.first_byte;
+  if (awaits_response(*s)) schedule(s->request_done.micros + limits_.response_timeout_us);
 }
 
-std::int64_t Http2Session::heap_bytes() const {
-  std::int64_t n = static_cast<std::int64_t>(streams_.capacity() * sizeof(Stream));
+std::int64_t Http2Session::state_bytes() const {
+  std::int64_t n = offpath::heap_bytes(sizeof(Http2Session));
   for (const auto& d : dirs_) n += d.reader.heap_bytes() + d.hpack.heap_bytes();
+  return n;
+}
+
+std::int64_t Http2Session::streams_bytes() const {
+  std::int64_t n = static_cast<std::int64_t>(streams_.capacity() * sizeof(Stream));
   for (const auto& s : streams_) {
     if (s.ex.request) n += s.ex.request->heap_bytes();
     if (s.ex.response) n += s.ex.response->heap_bytes();
@@ -95,6 +111,7 @@ std::int64_t Http2Session::heap_bytes() const {
 }
 
 void Http2Session::on_data(bool from_client, ByteView bytes, Timestamp ts) {
+  expire(ts);  // what is overdue at this packet's time, before what it brings
   from_client_ = from_client;
   auto& d = dirs_[from_client ? 0 : 1];
   const auto before = d.reader.skipped_bytes();
@@ -104,6 +121,7 @@ void Http2Session::on_data(bool from_client, ByteView bytes, Timestamp ts) {
 }
 
 void Http2Session::on_gap(bool from_client, std::uint64_t length, Timestamp ts) {
+  expire(ts);
   auto& d = dirs_[from_client ? 0 : 1];
   from_client_ = from_client;
   const auto before = d.reader.skipped_bytes();
@@ -121,6 +139,51 @@ void Http2Session::on_gap(bool from_client, std::uint64_t length, Timestamp ts) 
 
 void Http2Session::finish(Outcome why) {
   while (!streams_.empty()) emit(streams_.size() - 1, why);
+}
+
+bool Http2Session::awaits_response(const Stream& s) const {
+  return limits_.response_timeout_us > 0 && !s.reset_by_client && s.ex.request &&
+         s.ex.request->complete && !s.ex.response;
+}
+
+void Http2Session::expire(Timestamp now) {
+  if (now.micros < next_check_) return;
+  next_check_ = std::numeric_limits<std::int64_t>::max();
+  // Backwards: emit() moves the last stream into the emptied slot, one already seen.
+  for (std::size_t i = streams_.size(); i-- > 0;) {
+    const Stream& s = streams_[i];
+    std::int64_t due = 0;
+    if (s.reset_by_client) {
+      due = s.reset_at.micros + kResetDrainMicros;
+    } else if (awaits_response(s)) {
+      due = s.request_done.micros + limits_.response_timeout_us;
+    } else {
+      continue;
+    }
+    if (now.micros < due) {
+      schedule(due);
+    } else if (s.reset_by_client) {
+      emit(i, Outcome::StreamReset);
+    } else {
+      remember_timed_out(s.id);
+      emit(i, Outcome::Timeout);
+    }
+  }
+}
+
+void Http2Session::remember_timed_out(std::uint32_t id) {
+  timed_out_[timed_out_next_] = id;
+  timed_out_next_ = (timed_out_next_ + 1) % timed_out_.size();
+}
+
+bool Http2Session::take_timed_out(std::uint32_t id) {
+  for (auto& t : timed_out_) {
+    if (t == id && id != 0) {
+      t = 0;
+      return true;
+    }
+  }
+  return false;
 }
 
 Http2Session::Stream* Http2Session::find(std::uint32_t id) {
@@ -211,6 +274,8 @@ void Http2Session::on_headers(const Frame& f, bool first_fragment) {
     // A stream id not above the highest seen is one already emitted (reset): ignored.
     if (s == nullptr && first_fragment && f.stream_id > highest_stream_) {
       s = open(f.stream_id);
+    } else if (s == nullptr && first_fragment && !from_client_ && take_timed_out(f.stream_id)) {
+      ++late_responses_;  // the stream was emitted as timed out: this answer is dropped
     }
   }
   HttpMessage* msg = nullptr;
@@ -248,7 +313,8 @@ void Http2Session::on_headers(const Frame& f, bool first_fragment) {
   msg->headers_end = f.ts;
   if (!from_client_ && msg->status >= 100 && msg->status < 200 && !s->response_ended) {
     s->ex.interim_statuses.push_back(msg->status);
-    s->ex.response.reset();
+    s->ex.response.reset();  // the final response has yet to begin
+    if (awaits_response(*s)) schedule(s->request_done.micros + limits_.response_timeout_us);
     return;
   }
   const bool ended = from_client_ ? s->request_ended : s->response_ended;
@@ -284,8 +350,14 @@ void Http2Session::end_message(Stream& s, bool from_client, Timestamp ts) {
   HttpMessage& m = message(s, from_client);
   m.complete = true;
   m.last_byte = ts;
-  if (s.request_ended && s.response_ended) {
-    emit(static_cast<std::size_t>(&s - streams_.data()), Outcome::Complete);
+  const auto pos = static_cast<std::size_t>(&s - streams_.data());
+  if (s.reset_by_client && s.response_ended) {
+    emit(pos, Outcome::StreamReset);  // the server's answer to a call already cancelled
+  } else if (s.request_ended && s.response_ended) {
+    emit(pos, Outcome::Complete);
+  } else if (from_client) {
+    s.request_done = ts;
+    if (awaits_response(s)) schedule(ts.micros + limits_.response_timeout_us);
   }
 }
 
@@ -293,12 +365,26 @@ void Http2Session::on_rst_stream(const Frame& f) {
   ++counters_.resets;
   Stream* s = find(f.stream_id);
   if (s == nullptr) return;
+  const auto pos = static_cast<std::size_t>(s - streams_.data());
+  // The server ends a stream the client reset (the first reset's code is the record's).
+  if (s->reset_by_client) {
+    if (!from_client_) emit(pos, Outcome::StreamReset);
+    return;
+  }
   const std::uint32_t code = f.payload.size() >= 4 ? load_be32(f.payload.data()) : 0;
   s->ex.error_detail = "RST_STREAM " + error_code_name(code) +
                        (from_client_ ? " from client" : " from server");
   // A server may answer in full and then reset the request it no longer needs (NO_ERROR).
-  const Outcome o = s->response_ended ? Outcome::Complete : Outcome::StreamReset;
-  emit(static_cast<std::size_t>(s - streams_.data()), o);
+  if (s->response_ended) {
+    emit(pos, Outcome::Complete);
+  } else if (from_client_) {
+    // The server's frames sent before it received the reset are still to come.
+    s->reset_by_client = true;
+    s->reset_at = f.ts;
+    schedule(f.ts.micros + kResetDrainMicros);
+  } else {
+    emit(pos, Outcome::StreamReset);
+  }
 }
 
 void Http2Session::on_goaway(const Frame& f) {
@@ -329,7 +415,7 @@ void Http2Session::on_settings(const Frame& f) {
 void Http2Session::emit(std::size_t pos, Outcome outcome) {
   Stream& s = streams_[pos];
   Exchange ex = std::move(s.ex);
-  ex.outcome = outcome;
+  ex.outcome = s.reset_by_client ? Outcome::StreamReset : outcome;
   if (ex.request && !ex.request->complete) ex.anomalies |= anomaly::kRequestIncomplete;
   if (ex.response && !ex.response->complete) ex.anomalies |= anomaly::kResponseIncomplete;
   for (auto* m : {&ex.request, &ex.response}) {

@@ -3,20 +3,36 @@
 // HpackDecoder per direction and the connection's stream table; each stream is one
 // Exchange (request.version "2"), emitted when both sides ended it (END_STREAM), when it
 // is reset (RST_STREAM: outcome stream_reset, error_detail the error code), when a
-// GOAWAY excludes it (outcome goaway), or when the connection finishes. Pairing is by
-// stream id. Header blocks that cannot be decoded (HPACK state lost to a gap, a broken
-// block, a truncated frame) still give their stream, with the pseudo-headers read and
-// the hpack_desync anomaly. DATA lost in a gap inside a DATA frame is body_missing (the
+// GOAWAY excludes it (outcome goaway), when its request ended and no response began
+// within the response timeout (outcome timeout; a response that comes later is counted
+// in late_responses and dropped), or when the connection finishes. Pairing is by
+// stream id.
+// A client's RST_STREAM does not end its stream at once: frames the server sent before
+// it received the reset are still on the way (gRPC servers answer a cancelled call with
+// trailers, e.g. grpc-status 4 after the client's deadline). The stream is emitted as
+// stream_reset when the server ends it (END_STREAM or its own RST_STREAM), when
+// kResetDrainMicros of packet time passed since the reset, or when the connection ends;
+// what the server sent meanwhile is in the response.
+// Times are packet times: the session checks its deadlines on each delivery of either
+// direction, and expire() lets the worker do it for a connection that went quiet.
+// Header blocks that cannot be decoded (HPACK state lost to a gap, a broken block, a
+// truncated frame) still give their stream, with the pseudo-headers read and the
+// hpack_desync anomaly. DATA lost in a gap inside a DATA frame is body_missing (the
 // framing survives); any other gap loses the direction's framing and HPACK state.
 // Bounded: max_streams open streams (more are counted, their frames ignored), headers
-// kept up to max_header_bytes per message, body up to max_body, frames buffered up to
-// max_frame_bytes, a header block decoded up to max_header_block encoded bytes (a bigger
-// one is not decoded further: its direction's HPACK state is lost, hpack_desync). Model: Suricata's rust/src/http2 (one state per stream).
+// kept up to max_header_bytes per message, body up to max_body (a DATA frame is buffered
+// no further than that), other frames buffered up to max_frame_bytes, a header block
+// decoded up to max_header_block encoded bytes (a bigger one is not decoded further: its
+// direction's HPACK state is lost, hpack_desync). Model: Suricata's rust/src/http2 (one
+// state per stream).
 // Owned by one connection; called on the worker thread that owns it.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <vector>
 
 #include "common/memory_budget.hpp"
@@ -32,6 +48,7 @@ struct Http2Limits {
   std::uint32_t max_frame_bytes = 65536;  // frame payload buffered (bigger: truncated)
   std::uint32_t max_header_block = 262144;  // encoded header block bytes decoded (more: desync)
   std::uint32_t max_streams = 256;        // open streams per connection
+  std::int64_t response_timeout_us = 0;   // --response-timeout (0: streams never time out)
   const MemoryBudget* budget = nullptr;   // from kShedBodies on, new streams keep no body
 };
 
@@ -43,6 +60,7 @@ struct Http2Counters {
   std::uint64_t goaways = 0;          // GOAWAY frames
   std::uint64_t hpack_errors = 0;     // header blocks not decoded
   std::uint64_t streams_dropped = 0;  // streams beyond max_streams
+  std::uint64_t upgrades = 0;         // connections switched from HTTP/1.1 by a 101 (h2c)
   std::uint64_t skipped_bytes = 0;    // bytes not parsed (after framing was lost)
 
   Http2Counters& operator+=(const Http2Counters& o) {
@@ -53,6 +71,7 @@ struct Http2Counters {
     goaways += o.goaways;
     hpack_errors += o.hpack_errors;
     streams_dropped += o.streams_dropped;
+    upgrades += o.upgrades;
     skipped_bytes += o.skipped_bytes;
     return *this;
   }
@@ -60,6 +79,10 @@ struct Http2Counters {
 
 // RFC 9113 section 7 error code name ("CANCEL"), or "0x.." for unknown codes.
 std::string error_code_name(std::uint32_t code);
+
+// How long after a client's RST_STREAM the server's frames of that stream are still
+// awaited (packet time): above the round-trip times of the paths a gateway sees.
+inline constexpr std::int64_t kResetDrainMicros = 1'000'000;
 
 class Http2Session : private FrameSink {
  public:
@@ -72,18 +95,32 @@ class Http2Session : private FrameSink {
   void set_context(const Endpoint& client, const Endpoint& server, std::uint64_t connection_id,
                    Timestamp connection_start);
   // After `Upgrade: h2c` -> 101: the HTTP/1.1 request is stream 1, whose response
-  // comes as HTTP/2 (RFC 7540 section 3.2). Call before feeding.
-  void adopt_upgrade_request(HttpMessage&& request);
+  // comes as HTTP/2 (RFC 7540 section 3.2); the 101 (with any interim status before it)
+  // goes to interim_statuses, `anomalies` are what the HTTP/1.1 side marked on the
+  // exchange. Call before feeding; counts the connection in `upgrades`.
+  void adopt_upgrade_request(std::optional<HttpMessage>&& request, std::vector<int> interim,
+                             std::uint32_t anomalies);
   // Streams are numbered in the connection from `index` on (after HTTP/1.1 exchanges).
   void set_first_index(std::uint32_t index) { next_index_ = index; }
 
   void on_data(bool from_client, ByteView bytes, Timestamp ts);
   void on_gap(bool from_client, std::uint64_t length, Timestamp ts);
-  // The connection ended: every open stream is emitted with `why`.
+  // The connection ended: every open stream is emitted with `why` (one a client reset
+  // as stream_reset).
   void finish(Outcome why);
+  // Packet time `now` has come (the connection went quiet): emits the streams whose
+  // response is overdue and the reset streams no longer awaited. on_data and on_gap do
+  // it themselves with the time of what they are given.
+  void expire(Timestamp now);
 
   const Http2Counters& counters() const { return counters_; }
-  std::int64_t heap_bytes() const;
+  // Responses that came on a stream already emitted as timed out.
+  std::uint64_t late_responses() const { return late_responses_; }
+  // Heap bytes for the memory budget: the session itself (object, frame buffers, HPACK
+  // tables: the http pool) and its open streams (the exchanges pool).
+  std::int64_t state_bytes() const;
+  std::int64_t streams_bytes() const;
+  std::int64_t heap_bytes() const { return state_bytes() + streams_bytes(); }
   std::size_t open_streams() const { return streams_.size(); }
 
  private:
@@ -94,6 +131,9 @@ class Http2Session : private FrameSink {
     bool request_ended = false;
     bool response_ended = false;
     bool keep_body = true;
+    bool reset_by_client = false;  // RST_STREAM from the client: the server's end awaited
+    Timestamp reset_at;
+    Timestamp request_done;        // when the request ended (the response timeout's start)
   };
   struct Direction {
     explicit Direction(bool preface, std::uint32_t max_frame)
@@ -117,6 +157,11 @@ class Http2Session : private FrameSink {
   HttpMessage& message(Stream& s, bool from_client);
   void end_message(Stream& s, bool from_client, Timestamp ts);
   void emit(std::size_t pos, Outcome outcome);
+  // The stream waits for the start of its response (its request ended).
+  bool awaits_response(const Stream& s) const;
+  void schedule(std::int64_t due_micros) { next_check_ = std::min(next_check_, due_micros); }
+  void remember_timed_out(std::uint32_t id);
+  bool take_timed_out(std::uint32_t id);
 
   Http2Limits limits_;
   ExchangeHandler& out_;
@@ -129,6 +174,12 @@ class Http2Session : private FrameSink {
   std::vector<Stream> streams_;
   std::uint32_t next_index_ = 0;
   std::uint32_t highest_stream_ = 0;  // highest stream id opened (or dropped)
+  // Packet time at which a stream may be overdue (a response timeout or a reset's end).
+  std::int64_t next_check_ = std::numeric_limits<std::int64_t>::max();
+  // The last streams emitted as timed out, so that a late response is counted.
+  std::array<std::uint32_t, 8> timed_out_{};
+  std::size_t timed_out_next_ = 0;
+  std::uint64_t late_responses_ = 0;
   Http2Counters counters_;
 };
 

@@ -117,6 +117,8 @@ std::string render_metrics(const MetricsInputs& in) {
   // http2
   const auto& h2 = w.connections.http2;
   m.counter("offpath_http2_connections_total", "Connections parsed as HTTP/2 (h2c).", h2.connections);
+  m.counter("offpath_http2_upgrades_total",
+            "HTTP/1.1 connections switched to HTTP/2 by a 101 to Upgrade: h2c.", h2.upgrades);
   m.counter("offpath_http2_frames_total", "HTTP/2 frames read.", h2.frames);
   m.counter("offpath_http2_streams_total", "HTTP/2 streams emitted as exchanges.", h2.streams);
   m.counter("offpath_http2_resets_total", "RST_STREAM frames.", h2.resets);

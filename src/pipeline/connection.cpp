@@ -49,6 +49,7 @@ Connection::Connection(const FlowKey& key, Timestamp start, const ParserLimits& 
     : key_(key),
       start_(start),
       limits_(limits),
+      response_timeout_us_(static_cast<std::int64_t>(reassembly.response_timeout_s) * 1'000'000),
       out_(out),
       dirs_{Direction(reassembly.max_ooo_bytes_per_flow),
             Direction(reassembly.max_ooo_bytes_per_flow)},
@@ -81,7 +82,10 @@ ConnectionMemory Connection::memory() const {
     m.http = heap_bytes(sizeof(HttpState)) + http_->request_parser.heap_bytes() +
              http_->response_parser.heap_bytes();
     m.exchanges = http_->pairer.heap_bytes();
-    if (http_->h2) m.exchanges += http_->h2->heap_bytes();
+    if (http_->h2) {
+      m.http += http_->h2->state_bytes();
+      m.exchanges += http_->h2->streams_bytes();
+    }
   }
   return m;
 }
@@ -93,7 +97,10 @@ ConnectionCounters Connection::http_counters() const {
   c.parser += http_->response_parser.counters();
   c.orphan_responses = http_->pairer.orphan_responses();
   c.late_responses = http_->pairer.late_responses();
-  if (http_->h2) c.http2 = http_->h2->counters();
+  if (http_->h2) {
+    c.http2 = http_->h2->counters();
+    c.late_responses += http_->h2->late_responses();
+  }
   return c;
 }
 
@@ -400,7 +407,9 @@ void Connection::count_not_http() {
 }
 
 void Connection::expire_requests(Timestamp deadline) {
-  if (http_) http_->pairer.expire(deadline);
+  if (!http_) return;
+  http_->pairer.expire(deadline);
+  if (http_->h2) http_->h2->expire(Timestamp{deadline.micros + response_timeout_us_});
 }
 
 bool Connection::detect_http2(Side side, std::uint64_t offset, ByteView data) {
@@ -423,6 +432,7 @@ void Connection::start_http2() {
   l.max_body = limits_.max_body;
   l.max_header_bytes = limits_.max_header_bytes;
   l.budget = limits_.budget;
+  l.response_timeout_us = response_timeout_us_;
   http_->h2 = std::make_unique<http2::Http2Session>(l, out_);
   http_->h2->set_context(key_.endpoint(*client_), key_.endpoint(other(*client_)),
                          connection_id(key_, start_), start_);
@@ -439,10 +449,10 @@ void Connection::attach_tunnel_handlers() {
 bool Connection::DirectionHandler::on_tunnel_data(ByteView data, Timestamp ts) {
   auto& http = *conn_.http_;
   if (!http.h2) {
-    std::optional<HttpMessage> request;
-    if (!http.pairer.take_h2c_upgrade(request)) return false;  // not h2c: a tunnel
-    conn_.start_http2();
-    if (request) http.h2->adopt_upgrade_request(std::move(*request));
+    Pairer::H2cUpgrade up;
+    if (!http.pairer.take_h2c_upgrade(up)) return false;  // not h2c: a tunnel
+    conn_.start_http2();  // after the take: stream 1 gets the index the 101 had
+    http.h2->adopt_upgrade_request(std::move(up.request), std::move(up.interim), up.anomalies);
   }
   http.h2->on_data(side_ == *conn_.client_, data, ts);
   return true;

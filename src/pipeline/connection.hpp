@@ -12,7 +12,9 @@
 // seen from their first byte, hands the rest of both streams to an Http2Session instead
 // of the HTTP/1.x parsers (any port). After an HTTP/1.1 `Upgrade: h2c` answered by 101
 // the rest of both streams (the parsers' tunnel bytes) goes to an Http2Session too, whose
-// stream 1 is the request that asked (the 101 itself is recorded as an upgraded exchange).
+// stream 1 is the request that asked: one record, the HTTP/1.1 request with stream 1's
+// response and the 101 among its interim statuses (the 101 alone is a record, `upgraded`,
+// only when no HTTP/2 byte follows).
 // Not HTTP: a connection in which neither direction began as HTTP (see HttpParser's
 // NotHttp state; picked up mid-stream: no start line found) emits nothing and is counted
 // in not_http_connections / not_http_bytes when it finishes.
@@ -92,11 +94,14 @@ class Connection {
   // Ends the connection: flushes both directions, finishes both parsers and emits open
   // requests with `why`. Idempotent.
   void finish(Outcome why, Timestamp ts);
-  // Emits requests waiting for a response since before `deadline` as timed out.
+  // Emits requests waiting for a response since before `deadline` as timed out (HTTP/2:
+  // whose request ended before it; streams also time out on the connection's packets).
   void expire_requests(Timestamp deadline);
 
   bool finished() const { return finished_; }
-  bool has_open_requests() const { return http_ && http_->pairer.has_open(); }
+  bool has_open_requests() const {
+    return http_ && (http_->pairer.has_open() || (http_->h2 && http_->h2->open_streams() != 0));
+  }
   // A SYN from `sender` that starts a new connection on this 4-tuple (port reuse).
   bool is_new_handshake(Side sender, const Segment& seg) const;
   std::uint64_t held_bytes() const;
@@ -183,6 +188,7 @@ class Connection {
   FlowKey key_;
   Timestamp start_;
   ParserLimits limits_;
+  std::int64_t response_timeout_us_;  // --response-timeout, for HTTP/2 streams
   ExchangeHandler& out_;
   std::array<Direction, 2> dirs_;
   std::array<DirectionHandler, 2> handlers_;

@@ -299,7 +299,8 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
        " not_http_connections=" + num(w.connections.not_http_connections) +
        " not_http_bytes=" + num(w.connections.not_http_bytes));
   const auto& h2 = w.connections.http2;
-  line("http2 connections=" + num(h2.connections) + " frames=" + num(h2.frames) + " streams=" +
+  line("http2 connections=" + num(h2.connections) + " upgrades=" + num(h2.upgrades) +
+       " frames=" + num(h2.frames) + " streams=" +
        num(h2.streams) + " resets=" + num(h2.resets) + " goaways=" + num(h2.goaways) +
        " hpack_errors=" + num(h2.hpack_errors) + " streams_dropped=" + num(h2.streams_dropped) +
        " skipped_bytes=" + num(h2.skipped_bytes));

@@ -111,6 +111,26 @@ TEST(Http2FrameReader, HugeFrameIsBoundedAndTruncated) {
   EXPECT_EQ(r.oversized_frames(), 1u);
 }
 
+// DATA payloads are kept only as far as a body is kept; other frames up to max_payload.
+TEST(Http2FrameReader, DataPayloadIsBufferedOnlyUpToTheDataLimit) {
+  Bytes padded = test::cat({Bytes{3}, Bytes(2000, 'd'), Bytes(3, 0)});  // pad length 3
+  Bytes b = test::cat({test::frame(FrameType::Data, flag::kPadded, 1, padded),
+                       test::frame(FrameType::Data, 0, 1, str("abc")),
+                       test::frame(FrameType::Ping, 0, 0, Bytes(2000, 'p'))});
+  FrameReader r(false, 4096);
+  r.set_max_data_payload(11);
+  Collect c;
+  r.feed(b, Timestamp{1}, c);
+  ASSERT_EQ(c.frames.size(), 3u);
+  EXPECT_EQ(c.frames[0].payload, std::string(10, 'd'));  // after the pad-length byte
+  EXPECT_EQ(c.frames[0].data_bytes, 2000u);
+  EXPECT_TRUE(c.frames[0].truncated);
+  EXPECT_EQ(c.frames[1].payload, "abc");
+  EXPECT_FALSE(c.frames[1].truncated);
+  EXPECT_EQ(c.frames[2].payload.size(), 2000u);  // not DATA: the frame limit
+  EXPECT_EQ(r.oversized_frames(), 0u);
+}
+
 TEST(Http2FrameReader, BadPrefaceAndGapLoseFraming) {
   FrameReader r(true, 1024);
   Collect c;

@@ -20,6 +20,9 @@ class Sink : public ExchangeHandler {
 
 Bytes str(std::string_view s) { return test::bytes(s); }
 
+constexpr std::int64_t kTimeout = 1'000'000;  // the fixture's response timeout
+constexpr std::int64_t kT = 1'700'000'000'000'000;  // a packet time far from zero
+
 class Http2SessionTest : public ::testing::Test {
  protected:
   Http2SessionTest() : session(limits(), sink) {}
@@ -29,6 +32,7 @@ class Http2SessionTest : public ::testing::Test {
     l.max_header_bytes = 256;
     l.max_frame_bytes = 4096;
     l.max_streams = 4;
+    l.response_timeout_us = kTimeout;
     return l;
   }
   void client(const Bytes& b, std::int64_t t = 1) { session.on_data(true, b, Timestamp{t}); }
@@ -150,18 +154,175 @@ TEST_F(Http2SessionTest, InterimResponseAndTrailers) {
 
 TEST_F(Http2SessionTest, RstStreamEndsOnlyThatStream) {
   client(test::cat({test::preface(), request(1, "/slow"), request(3, "/fast")}));
-  client(frame(FrameType::RstStream, 0, 1, test::be32(8)), 5);  // CANCEL
-  server(response(3, "200", flag::kEndHeaders | flag::kEndStream));
+  server(frame(FrameType::RstStream, 0, 1, test::be32(7)), 5);  // REFUSED_STREAM
+  server(response(3, "200", flag::kEndHeaders | flag::kEndStream), 6);
   ASSERT_EQ(sink.got.size(), 2u);
   EXPECT_EQ(sink.got[0].outcome, Outcome::StreamReset);
-  EXPECT_EQ(sink.got[0].error_detail, "RST_STREAM CANCEL from client");
+  EXPECT_EQ(sink.got[0].error_detail, "RST_STREAM REFUSED_STREAM from server");
   EXPECT_FALSE(sink.got[0].response.has_value());
   EXPECT_EQ(sink.got[1].outcome, Outcome::Complete);
   EXPECT_EQ(session.counters().resets, 1u);
   // Late frames of the reset stream start nothing.
-  server(response(1, "200", flag::kEndHeaders | flag::kEndStream));
+  server(response(1, "200", flag::kEndHeaders | flag::kEndStream), 7);
   session.finish(Outcome::CaptureEnded);
   EXPECT_EQ(sink.got.size(), 2u);
+}
+
+// grpc-deadline: the client cancels at its deadline; the server's trailers (sent before
+// it read the RST_STREAM) come after it and belong in the record.
+TEST_F(Http2SessionTest, ClientResetKeepsTheServersAnswerInFlight) {
+  client(test::cat({test::preface(),
+                    frame(FrameType::Headers, flag::kEndHeaders, 1,
+                          req.block({{":method", "POST"}, {":path", "/offpath.test.Catalog/Slow"},
+                                     {"content-type", "application/grpc"}})),
+                    frame(FrameType::Data, flag::kEndStream, 1,
+                          test::bytes(std::string_view("\0\0\0\0\1x", 6)))}),
+         kT);
+  client(frame(FrameType::RstStream, 0, 1, test::be32(8)), kT + 300'000);  // CANCEL
+  EXPECT_TRUE(sink.got.empty());
+  EXPECT_EQ(session.open_streams(), 1u);
+  server(test::cat({frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 1,
+                          resp.block({{":status", "200"}, {"content-type", "application/grpc"},
+                                      {"grpc-status", "4"},
+                                      {"grpc-message", "Deadline Exceeded"}})),
+                    frame(FrameType::RstStream, 0, 1, test::be32(0))}),
+         kT + 300'200);
+  ASSERT_EQ(sink.got.size(), 1u);
+  const Exchange& ex = sink.got[0];
+  EXPECT_EQ(ex.outcome, Outcome::StreamReset);
+  EXPECT_EQ(ex.error_detail, "RST_STREAM CANCEL from client");
+  ASSERT_TRUE(ex.response.has_value());
+  EXPECT_EQ(ex.response->status, 200);
+  ASSERT_TRUE(ex.grpc.has_value());
+  EXPECT_EQ(ex.grpc->status, 4);
+  EXPECT_EQ(ex.grpc->message, "Deadline Exceeded");
+  EXPECT_EQ(ex.anomalies & anomaly::kResponseIncomplete, 0u);
+  EXPECT_EQ(session.counters().resets, 2u);
+  EXPECT_EQ(session.open_streams(), 0u);
+  session.finish(Outcome::CaptureEnded);
+  EXPECT_EQ(sink.got.size(), 1u);
+}
+
+TEST_F(Http2SessionTest, ClientResetEndsByServerResetOrAfterTheBound) {
+  client(test::cat({test::preface(), request(1, "/a"), request(3, "/b")}), kT);
+  server(response(1, "200"), kT + 10);  // stream 1's response begins, then the client resets
+  client(test::cat({frame(FrameType::RstStream, 0, 1, test::be32(8)),
+                    frame(FrameType::RstStream, 0, 3, test::be32(8))}),
+         kT + 100);
+  // The server resets stream 3 itself: it is emitted, with the client's reason.
+  server(frame(FrameType::RstStream, 0, 3, test::be32(8)), kT + 200);
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].request->uri, "/b");
+  EXPECT_EQ(sink.got[0].outcome, Outcome::StreamReset);
+  EXPECT_EQ(sink.got[0].error_detail, "RST_STREAM CANCEL from client");
+  // Stream 1 waits for the server until kResetDrainMicros after the reset, no longer.
+  server(frame(FrameType::Data, 0, 1, str("part")), kT + 100 + kResetDrainMicros - 1);
+  EXPECT_EQ(sink.got.size(), 1u);
+  server(frame(FrameType::Ping, 0, 0, str("12345678")), kT + 100 + kResetDrainMicros);
+  ASSERT_EQ(sink.got.size(), 2u);
+  const Exchange& a = sink.got[1];
+  EXPECT_EQ(a.request->uri, "/a");
+  EXPECT_EQ(a.outcome, Outcome::StreamReset);
+  ASSERT_TRUE(a.response.has_value());
+  EXPECT_EQ(a.response->body, "part");
+  EXPECT_NE(a.anomalies & anomaly::kResponseIncomplete, 0u);
+  // A reset stream the connection's end finds is stream_reset, not the end's outcome.
+  client(request(5, "/c"), kT + 2'000'000);
+  client(frame(FrameType::RstStream, 0, 5, test::be32(8)), kT + 2'000'100);
+  session.finish(Outcome::ConnectionClosed);
+  ASSERT_EQ(sink.got.size(), 3u);
+  EXPECT_EQ(sink.got[2].request->uri, "/c");
+  EXPECT_EQ(sink.got[2].outcome, Outcome::StreamReset);
+}
+
+// Long-lived connections: a stream whose request ended and whose response did not begin
+// within the response timeout is emitted then, on packet time, while the others go on.
+TEST_F(Http2SessionTest, StreamTimesOutWhileTheConnectionStaysUp) {
+  client(test::cat({test::preface(), request(1, "/lost"), request(3, "/ok")}), kT);
+  server(response(3, "200", flag::kEndHeaders | flag::kEndStream), kT + 1000);
+  ASSERT_EQ(sink.got.size(), 1u);
+  server(frame(FrameType::Ping, 0, 0, str("12345678")), kT + kTimeout - 1);
+  EXPECT_EQ(sink.got.size(), 1u);
+  client(request(5, "/next"), kT + kTimeout);  // the packet that finds stream 1 overdue
+  ASSERT_EQ(sink.got.size(), 2u);
+  const Exchange& t = sink.got[1];
+  EXPECT_EQ(t.outcome, Outcome::Timeout);
+  EXPECT_EQ(t.request->uri, "/lost");
+  EXPECT_FALSE(t.response.has_value());
+  EXPECT_EQ(session.open_streams(), 1u);  // stream 5
+  // Its answer comes after all: counted late, no second record.
+  server(response(1, "200", flag::kEndHeaders | flag::kEndStream), kT + kTimeout + 10);
+  EXPECT_EQ(session.late_responses(), 1u);
+  server(response(5, "204", flag::kEndHeaders | flag::kEndStream), kT + kTimeout + 20);
+  ASSERT_EQ(sink.got.size(), 3u);
+  EXPECT_EQ(sink.got[2].request->uri, "/next");
+  EXPECT_EQ(sink.got[2].outcome, Outcome::Complete);
+  EXPECT_EQ(session.late_responses(), 1u);
+  EXPECT_EQ(session.counters().streams, 3u);
+}
+
+TEST_F(Http2SessionTest, ResponseTimeoutCountsFromTheRequestsEnd) {
+  // Stream 1's request ends 0.9 s after it began (a client-streaming call); stream 3's
+  // response began in time and goes on (server streaming): neither is overdue at 1.5 s.
+  client(test::cat({test::preface(), request(1, "/upload", flag::kEndHeaders),
+                    request(3, "/watch")}),
+         kT);
+  server(response(3, "200"), kT + 1000);
+  client(frame(FrameType::Data, flag::kEndStream, 1, str("body")), kT + 900'000);
+  session.expire(Timestamp{kT + 1'500'000});
+  EXPECT_TRUE(sink.got.empty());
+  // With no packet on the connection, the worker's sweep calls expire().
+  session.expire(Timestamp{kT + 900'000 + kTimeout});
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].request->uri, "/upload");
+  EXPECT_EQ(sink.got[0].outcome, Outcome::Timeout);
+  EXPECT_EQ(sink.got[0].request->body, "body");
+  // An interim response is not the response: 103 then nothing is still a timeout.
+  client(request(5, "/hint"), kT + 2'000'000);
+  server(frame(FrameType::Headers, flag::kEndHeaders, 5, resp.block({{":status", "103"}})),
+         kT + 2'000'100);
+  session.expire(Timestamp{kT + 3'000'000});
+  ASSERT_EQ(sink.got.size(), 2u);
+  EXPECT_EQ(sink.got[1].request->uri, "/hint");
+  EXPECT_EQ(sink.got[1].outcome, Outcome::Timeout);
+  EXPECT_EQ(sink.got[1].interim_statuses, std::vector<int>{103});
+  session.finish(Outcome::CaptureEnded);
+  ASSERT_EQ(sink.got.size(), 3u);
+  EXPECT_EQ(sink.got[2].request->uri, "/watch");
+  EXPECT_EQ(sink.got[2].outcome, Outcome::CaptureEnded);
+}
+
+// At the cap, new streams are counted and ignored; streams that time out free their
+// slots, so a long-lived connection goes on being recorded.
+TEST_F(Http2SessionTest, StreamCapIsCountedAndTimeoutsFreeSlots) {
+  Bytes b = test::preface();
+  for (std::uint32_t id = 1; id <= 9; id += 2) b = test::cat({b, request(id, "/x")});
+  client(b, kT);
+  EXPECT_EQ(session.open_streams(), 4u);
+  EXPECT_EQ(session.counters().streams_dropped, 1u);
+  server(response(9, "200", flag::kEndHeaders | flag::kEndStream), kT + 10);  // dropped: ignored
+  EXPECT_TRUE(sink.got.empty());
+  client(request(11, "/y"), kT + kTimeout);
+  EXPECT_EQ(sink.got.size(), 4u);
+  EXPECT_EQ(session.open_streams(), 1u);
+  EXPECT_EQ(session.counters().streams_dropped, 1u);
+  server(response(11, "200", flag::kEndHeaders | flag::kEndStream), kT + kTimeout + 10);
+  ASSERT_EQ(sink.got.size(), 5u);
+  EXPECT_EQ(sink.got[4].request->uri, "/y");
+  EXPECT_EQ(sink.got[4].outcome, Outcome::Complete);
+}
+
+// A DATA frame is buffered no further than the body kept: big frames cost no memory.
+TEST_F(Http2SessionTest, BigDataFramesAreNotBuffered) {
+  client(test::cat({test::preface(), request(1, "/big")}));
+  const std::int64_t before = session.state_bytes();
+  server(test::cat({response(1, "200"),
+                    frame(FrameType::Data, flag::kEndStream, 1, Bytes(3000, 'z'))}));
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].response->body_size, 3000u);
+  EXPECT_EQ(sink.got[0].response->body, std::string(16, 'z'));
+  EXPECT_TRUE(sink.got[0].response->body_truncated);
+  EXPECT_LT(session.state_bytes() - before, 1000);
 }
 
 TEST_F(Http2SessionTest, GoAwayEndsStreamsAboveLastId) {
@@ -297,14 +458,34 @@ TEST_F(Http2SessionTest, UpgradedRequestIsStreamOne) {
   up.uri = "/up";
   up.complete = true;
   up.first_byte = Timestamp{1};
-  session.adopt_upgrade_request(std::move(up));
+  up.version_minor = 1;
+  session.adopt_upgrade_request(std::move(up), {101}, anomaly::kMidStream);
   client(test::cat({test::preface(), test::settings({})}));
   server(test::cat({test::settings({}), response(1, "200"),
                     frame(FrameType::Data, flag::kEndStream, 1, str("hi"))}));
   ASSERT_EQ(sink.got.size(), 1u);
   EXPECT_EQ(sink.got[0].request->uri, "/up");
+  EXPECT_EQ(sink.got[0].request->version_minor, 1);  // as sent: HTTP/1.1
+  EXPECT_EQ(sink.got[0].response->version_major, 2);
   EXPECT_EQ(sink.got[0].response->body, "hi");
+  EXPECT_EQ(sink.got[0].interim_statuses, std::vector<int>{101});
+  EXPECT_EQ(sink.got[0].anomalies, anomaly::kMidStream);
   EXPECT_EQ(sink.got[0].outcome, Outcome::Complete);
+  EXPECT_EQ(session.counters().upgrades, 1u);
+}
+
+TEST_F(Http2SessionTest, UpgradedRequestTimesOutFromItsEnd) {
+  HttpMessage up;
+  up.method = "GET";
+  up.uri = "/up";
+  up.complete = true;
+  up.first_byte = Timestamp{kT};
+  up.last_byte = Timestamp{kT};
+  session.adopt_upgrade_request(std::move(up), {101}, 0);
+  client(test::cat({test::preface(), test::settings({})}), kT + 10);
+  server(test::settings({}), kT + kTimeout);
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].outcome, Outcome::Timeout);
 }
 
 TEST_F(Http2SessionTest, GrpcStatusFromTrailers) {

@@ -1171,9 +1171,10 @@ TEST(Pipeline, Http2PriorKnowledgeStreamsAndGrpcStatus) {
   EXPECT_EQ(c.parser.parse_errors, 0u);
 }
 
-// HTTP/1.1 `Upgrade: h2c` answered by 101: the 101 is recorded as an upgraded exchange,
-// the rest of both streams is HTTP/2 and stream 1 is the request that asked. The client
-// preface may arrive before the 101 (held while the upgrade is pending) or after it.
+// HTTP/1.1 `Upgrade: h2c` answered by 101: the rest of both streams is HTTP/2 and stream 1
+// is the request that asked, one record: the HTTP/1.1 request (version 1.1, as sent),
+// the 101 among the interim statuses, stream 1's HTTP/2 response. The client preface may
+// arrive before the 101 (held while the upgrade is pending) or after it.
 void h2c_upgrade_case(bool preface_first) {
   using namespace http2;
   using http2::test::Bytes;
@@ -1205,27 +1206,146 @@ void h2c_upgrade_case(bool preface_first) {
   connection(run, 40000, 80, talk);
   run.finish();
   auto recs = run.records();
-  ASSERT_EQ(recs.size(), 3u);
-  EXPECT_EQ(str(recs[0], "response.status"), "101");
-  EXPECT_EQ(anomalies(recs[0]), std::vector<std::string>{"upgraded"});
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(str(recs[0], "request.path"), "/old");
+  EXPECT_EQ(str(recs[0], "request.version"), "1.1");
+  EXPECT_EQ(str(recs[0], "request.headers.upgrade"), "h2c");
+  ASSERT_EQ(count(recs[0], "interim_statuses"), 1u);
+  EXPECT_EQ(recs[0].path("interim_statuses")->items[0].text, "101");
+  EXPECT_EQ(str(recs[0], "response.status"), "200");
+  EXPECT_EQ(str(recs[0], "response.version"), "2");
+  EXPECT_EQ(str(recs[0], "response.body"), "hi");
+  EXPECT_EQ(str(recs[0], "outcome"), "complete");
+  EXPECT_TRUE(anomalies(recs[0]).empty());
   EXPECT_EQ(str(recs[0], "connection.index"), "0");
-  EXPECT_EQ(str(recs[1], "request.path"), "/old");
-  EXPECT_EQ(str(recs[1], "response.status"), "200");
-  EXPECT_EQ(str(recs[1], "response.version"), "2");
-  EXPECT_EQ(str(recs[1], "response.body"), "hi");
-  EXPECT_EQ(str(recs[1], "outcome"), "complete");
+  EXPECT_EQ(str(recs[1], "request.path"), "/new");
+  EXPECT_EQ(str(recs[1], "request.version"), "2");
+  EXPECT_EQ(str(recs[1], "response.status"), "204");
   EXPECT_EQ(str(recs[1], "connection.index"), "1");
-  EXPECT_EQ(str(recs[2], "request.path"), "/new");
-  EXPECT_EQ(str(recs[2], "response.status"), "204");
-  EXPECT_EQ(str(recs[2], "connection.index"), "2");
   const auto c = run.counters().worker.connections;
   EXPECT_EQ(c.http2.connections, 1u);
+  EXPECT_EQ(c.http2.upgrades, 1u);
   EXPECT_EQ(c.http2.streams, 2u);
   EXPECT_EQ(c.parser.tunnel_bytes, 0u);  // every byte after the 101 went to HTTP/2
 }
 
 TEST(Pipeline, Http2UpgradeFromHttp11PrefaceAfter101) { h2c_upgrade_case(false); }
 TEST(Pipeline, Http2UpgradeFromHttp11PrefaceBefore101) { h2c_upgrade_case(true); }
+
+// A 101 to h2c after an earlier HTTP/1.1 exchange, and no HTTP/2 byte before the end: the
+// 101 is the upgrade request's record (upgraded), as for any other 101.
+TEST(Pipeline, Http2UpgradeWithNoHttp2BytesKeepsThe101) {
+  Replay run;
+  connection(run, 40000, 80,
+             {{true, std::string(kGet)},
+              {false, std::string(k200)},
+              {true, "GET /old HTTP/1.1\r\nHost: up\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                     "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n"},
+              {false, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                      "Upgrade: h2c\r\n\r\n"}});
+  run.finish();
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 2u);
+  expect_get_200(recs[0]);
+  EXPECT_EQ(str(recs[1], "request.path"), "/old");
+  EXPECT_EQ(str(recs[1], "response.status"), "101");
+  EXPECT_EQ(count(recs[1], "interim_statuses"), 0u);
+  EXPECT_EQ(anomalies(recs[1]), std::vector<std::string>{"upgraded"});
+  EXPECT_EQ(str(recs[1], "connection.index"), "1");
+  EXPECT_EQ(run.counters().worker.connections.http2.connections, 0u);
+}
+
+// --response-timeout per HTTP/2 stream: on a connection that stays busy with other
+// streams the stream waiting for its response is emitted as timed out at packet time
+// (as HTTP/1.x: outcome timeout, backend_unavailable); its late answer is counted in
+// late_responses. A quiet connection's stream is timed out by the worker's sweep.
+// Both HPACK encoders of an h2c connection; frames as TCP payloads.
+struct H2Peers {
+  http2::test::Deflater req;
+  http2::test::Deflater resp;
+  static std::string payload(const http2::test::Bytes& b) { return std::string(as_chars(b)); }
+  std::string preface() {
+    return payload(http2::test::cat({http2::test::preface(), http2::test::settings({})}));
+  }
+  std::string get(std::uint32_t id, const char* path) {
+    using namespace http2;
+    return payload(test::frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, id,
+                               req.block({{":method", "GET"}, {":scheme", "http"},
+                                          {":path", path}, {":authority", "svc"}})));
+  }
+  std::string ok(std::uint32_t id) {
+    using namespace http2;
+    return payload(test::frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, id,
+                               resp.block({{":status", "200"}})));
+  }
+};
+
+TEST(Pipeline, Http2StreamResponseTimeout) {
+  H2Peers h2;
+  auto get = [&](std::uint32_t id, const char* path) { return h2.get(id, path); };
+  auto ok = [&](std::uint32_t id) { return h2.ok(id); };
+  Replay run([](Config& c) { c.reassembly.response_timeout_s = 2; });
+  Tcp tcp;
+  tcp.server_port = 7000;
+  tcp.handshake(run);
+  run.send(tcp.server(kPA, H2Peers::payload(http2::test::settings({}))));
+  run.send(tcp.client(kPA, h2.preface() + get(1, "/stuck")));
+  // Other streams every 0.5 s, answered at once: the connection never goes quiet.
+  std::uint32_t id = 3;
+  for (int i = 0; i < 5; ++i, id += 2) {
+    tcp.t += 500'000;
+    run.send(tcp.client(kPA, get(id, "/fast")));
+    run.send(tcp.server(kPA, ok(id)));
+  }
+  auto recs = run.records();
+  ASSERT_EQ(recs.size(), 6u);  // five fast ones, and /stuck at the first packet after 2 s
+  EXPECT_EQ(str(recs[3], "request.path"), "/stuck");
+  EXPECT_EQ(str(recs[3], "outcome"), "timeout");
+  EXPECT_EQ(str(recs[3], "error_type"), "backend_unavailable");
+  EXPECT_EQ(str(recs[3], "response"), "<null>");
+  EXPECT_EQ(str(recs[4], "request.path"), "/fast");
+  EXPECT_EQ(str(recs[5], "request.path"), "/fast");
+  run.send(tcp.server(kPA, ok(1)));  // too late: counted, no record
+  EXPECT_EQ(run.records().size(), 6u);
+  // Then the connection goes quiet with a stream open: the sweep times it out.
+  run.send(tcp.client(kPA, get(id, "/quiet")));
+  Tcp other;
+  other.client_port = 40001;
+  other.t = tcp.t + 5'000'000;
+  run.send(other.client(f::kSyn));
+  recs = run.records();
+  ASSERT_EQ(recs.size(), 7u);
+  EXPECT_EQ(str(recs[6], "request.path"), "/quiet");
+  EXPECT_EQ(str(recs[6], "outcome"), "timeout");
+  run.finish();
+  EXPECT_EQ(run.records().size(), 7u);
+  const auto c = run.counters().worker.connections;
+  EXPECT_EQ(c.late_responses, 1u);
+  EXPECT_EQ(c.http2.streams, 7u);
+}
+
+// HTTP/2 state is in the memory budget: the session in the http pool, open streams in
+// the exchanges pool; all of it given back when the connection ends.
+TEST(Pipeline, Http2SessionIsAccountedInTheMemoryBudget) {
+  H2Peers h2;
+  MemoryBudget budget(64 << 20);
+  Replay run([&](Config& c) { c.memory = &budget; });
+  Tcp tcp;
+  tcp.server_port = 7000;
+  tcp.handshake(run);
+  run.send(tcp.client(kPA, h2.preface()));
+  const auto idle = run.counters().worker.memory;
+  run.send(tcp.client(kPA, h2.get(1, "/a")));
+  const auto open = run.counters().worker.memory;
+  // Two HPACK inflaters and the session beside the HTTP/1.x parsers' state.
+  EXPECT_GT(open[MemoryPool::Http], 2000 + 2 * 1024);
+  EXPECT_GT(open[MemoryPool::Exchanges], idle[MemoryPool::Exchanges] + 500);  // stream 1
+  tcp.close(run);
+  const auto closed = run.counters().worker.memory;
+  EXPECT_EQ(closed[MemoryPool::Http], 0);
+  EXPECT_EQ(closed[MemoryPool::Exchanges], 0);
+  run.finish();
+}
 
 // A WebSocket 101 stays a tunnel: counted, not parsed, no HTTP/2.
 TEST(Pipeline, WebSocketUpgradeIsNotHttp2) {
