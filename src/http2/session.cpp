@@ -98,6 +98,7 @@ std::int64_t Http2Session::heap_bytes() const {
 void Http2Session::pick_up(std::uint64_t unparsed) {
   base_anomalies_ |= anomaly::kMidStream;
   unseen_anomalies_ |= anomaly::kMidStream;
+  ++counters_.picked_up;
   counters_.skipped_bytes += unparsed;
   for (auto& d : dirs_) {
     d.reader.start_sync();
@@ -244,7 +245,10 @@ void Http2Session::on_headers(const Frame& f, bool first_fragment) {
     if (s == nullptr && first_fragment) {
       if (f.stream_id > highest_stream_) {
         s = open(f.stream_id);
-        if (s != nullptr) s->request_seen = from_client_;
+        if (s != nullptr) {
+          s->request_seen = from_client_;
+          if (!from_client_) s->ex.anomalies |= unseen_anomalies_;  // its request unseen
+        }
       } else {
         s = open_unseen(f.stream_id);
       }

@@ -50,6 +50,7 @@ struct Http2Counters {
   std::uint64_t streams_dropped = 0;  // streams beyond max_streams
   std::uint64_t skipped_bytes = 0;    // bytes not parsed (after framing was lost)
   std::uint64_t resyncs = 0;          // frame boundaries found again (gap, pick-up)
+  std::uint64_t picked_up = 0;        // connections recognised mid-stream from frames
 
   Http2Counters& operator+=(const Http2Counters& o) {
     connections += o.connections;
@@ -61,6 +62,7 @@ struct Http2Counters {
     streams_dropped += o.streams_dropped;
     skipped_bytes += o.skipped_bytes;
     resyncs += o.resyncs;
+    picked_up += o.picked_up;
     return *this;
   }
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "http2/frame_sync.hpp"
+
 namespace offpath {
 namespace {
 
@@ -405,8 +407,10 @@ void Connection::expire_requests(Timestamp deadline) {
 
 bool Connection::detect_http2(Side side, std::uint64_t offset, ByteView data) {
   if (http_->h2) return true;
-  if (offset != 0 || !dirs_[static_cast<std::size_t>(side)].syn_seen) return false;
   const bool from_client = side == *client_;
+  if (offset != 0 || !dirs_[static_cast<std::size_t>(side)].syn_seen) {
+    return pick_up_http2(from_client, offset, data);
+  }
   if (from_client ? !looks_like_client_preface(data) : !looks_like_server_settings(data)) {
     return false;
   }
@@ -415,6 +419,21 @@ bool Connection::detect_http2(Side side, std::uint64_t offset, ByteView data) {
     return false;
   }
   start_http2();
+  return true;
+}
+
+// A direction seen without its start (picked up mid-stream, or its first bytes lost) is
+// HTTP/2 when chained frame headers say so (http2/frame_sync.hpp), while neither HTTP/1.x
+// parser found a message and for its first kPickUpProbeBytes only (a bounded scan).
+bool Connection::pick_up_http2(bool from_client, std::uint64_t offset, ByteView data) {
+  constexpr std::uint64_t kPickUpProbeBytes = 65536;
+  const HttpParser& req = http_->request_parser;
+  const HttpParser& resp = http_->response_parser;
+  if (offset >= kPickUpProbeBytes || req.began_http() || resp.began_http()) return false;
+  if (!http2::find_frame_boundary(data, from_client).found) return false;
+  const std::uint64_t unparsed = req.stream_bytes() + resp.stream_bytes();
+  start_http2();
+  http_->h2->pick_up(unparsed);
   return true;
 }
 

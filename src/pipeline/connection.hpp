@@ -13,6 +13,10 @@
 // of the HTTP/1.x parsers (any port). After an HTTP/1.1 `Upgrade: h2c` answered by 101
 // the rest of both streams (the parsers' tunnel bytes) goes to an Http2Session too, whose
 // stream 1 is the request that asked (the 101 itself is recorded as an upgraded exchange).
+// A direction seen without its first byte (picked up mid-stream, or its start lost) is
+// HTTP/2 when chained frame headers show it, while neither HTTP/1.x parser found a
+// message (http2/frame_sync.hpp); the session then searches frame boundaries in both
+// directions, with HPACK state unknown.
 // Not HTTP: a connection in which neither direction began as HTTP (see HttpParser's
 // NotHttp state; picked up mid-stream: no start line found) emits nothing and is counted
 // in not_http_connections / not_http_bytes when it finishes.
@@ -165,6 +169,7 @@ class Connection {
   void count_not_http();
   // Switches to HTTP/2 if `side`'s first bytes (stream offset 0) say so.
   bool detect_http2(Side side, std::uint64_t offset, ByteView data);
+  bool pick_up_http2(bool from_client, std::uint64_t offset, ByteView data);
   void start_http2();
   // The parsers hand their tunnel bytes to the handler of the side they read.
   void attach_tunnel_handlers();
