@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "http2/hpack_decoder.hpp"
+
 namespace offpath::http2 {
 
 namespace {
@@ -84,6 +86,39 @@ ChainCheck check_chain(ByteView bytes, std::size_t at, bool from_client) {
     ++frames;
   }
   return ChainCheck::Confirmed;
+}
+
+Sender frames_sender(ByteView bytes, std::size_t at) {
+  if (at >= kClientPreface.size() &&
+      as_chars(bytes.subspan(at - kClientPreface.size(), kClientPreface.size())) == kClientPreface) {
+    return Sender::Client;
+  }
+  for (std::size_t pos = at; pos + kFrameHeaderSize <= bytes.size();) {
+    const std::uint8_t* h = bytes.data() + pos;
+    const std::size_t length = frame_length(h);
+    const auto type = static_cast<FrameType>(h[3]);
+    if (type == FrameType::PushPromise) return Sender::Server;
+    if (type == FrameType::Headers) {
+      const std::size_t skip = (h[4] & flag::kPadded ? 1u : 0u) + (h[4] & flag::kPriority ? 5u : 0u);
+      ByteView block = bytes.subspan(pos + kFrameHeaderSize);
+      block = block.first(std::min(block.size(), length));
+      block = block.subspan(std::min(block.size(), skip));
+      // Dynamic table size updates may come first (001xxxxx).
+      for (HpackField f = hpack_field_extent(block);
+           f.kind == HpackField::TableSizeUpdate && f.size <= block.size();
+           f = hpack_field_extent(block)) {
+        block = block.subspan(f.size);
+      }
+      if (block.empty()) return Sender::Unknown;
+      const std::uint8_t c = block[0];
+      const unsigned index = (c & 0x80) ? c & 0x7fu : (c & 0x40) ? c & 0x3fu : c & 0x0fu;
+      if (index >= 1 && index <= 7) return Sender::Client;
+      if (index >= 8 && index <= 14) return Sender::Server;
+      return Sender::Unknown;
+    }
+    pos += kFrameHeaderSize + length;
+  }
+  return Sender::Unknown;
 }
 
 BoundarySearch find_frame_boundary(ByteView bytes, bool from_client) {

@@ -45,6 +45,14 @@ struct BoundarySearch {
   bool found = false;         // keep_from is a confirmed frame boundary
 };
 
+// Who sent the frames chained from the boundary `at`, when they say: the client
+// connection preface just before them (client), a PUSH_PROMISE (server), or the first
+// field of the first header block: a static entry of a request pseudo-header (:authority,
+// :method, :path, :scheme: indices 1 to 7) or of :status (8 to 14). Only the frames
+// within `bytes` are looked at.
+enum class Sender : std::uint8_t { Unknown, Client, Server };
+Sender frames_sender(ByteView bytes, std::size_t at);
+
 // The first confirmed position of `bytes`; failing one, the first position still
 // undecided (bytes before it can be dropped). A confirmed position is taken over an
 // earlier undecided one: the latter is almost always a few bytes that happen to look

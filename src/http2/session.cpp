@@ -95,8 +95,13 @@ std::int64_t Http2Session::heap_bytes() const {
   return n;
 }
 
+void Http2Session::add_anomaly(std::uint32_t bits) {
+  base_anomalies_ |= bits;
+  for (auto& s : streams_) s.ex.anomalies |= bits;
+}
+
 void Http2Session::pick_up(std::uint64_t unparsed) {
-  base_anomalies_ |= anomaly::kMidStream;
+  add_anomaly(anomaly::kMidStream);
   unseen_anomalies_ |= anomaly::kMidStream;
   ++counters_.picked_up;
   counters_.skipped_bytes += unparsed;

@@ -89,6 +89,8 @@ class Http2Session : private FrameSink {
   // and HPACK state is unknown. `unparsed`: bytes of it already seen and not parsed.
   // Call before feeding.
   void pick_up(std::uint64_t unparsed);
+  // Marks every stream, open or to come (mid_stream: a direction began out of sight).
+  void add_anomaly(std::uint32_t bits);
 
   void on_data(bool from_client, ByteView bytes, Timestamp ts);
   void on_gap(bool from_client, std::uint64_t length, Timestamp ts);

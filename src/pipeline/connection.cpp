@@ -187,6 +187,7 @@ void Connection::start_direction(Side side, const Segment& seg) {
       if (!mid_stream_) {
         mid_stream_ = true;
         http_->pairer.add_anomaly(anomaly::kMidStream);
+        if (http_->h2) http_->h2->add_anomaly(anomaly::kMidStream);
       }
       // Responses sent before the capture began may answer requests seen already.
       if (side != *client_) http_->pairer.responses_may_be_lost();
@@ -430,7 +431,18 @@ bool Connection::pick_up_http2(bool from_client, std::uint64_t offset, ByteView 
   const HttpParser& req = http_->request_parser;
   const HttpParser& resp = http_->response_parser;
   if (offset >= kPickUpProbeBytes || req.began_http() || resp.began_http()) return false;
-  if (!http2::find_frame_boundary(data, from_client).found) return false;
+  const http2::BoundarySearch found = http2::find_frame_boundary(data, from_client);
+  if (!found.found) return false;
+  if (roles_guessed_) {
+    // Requests and responses must not be read the wrong way round: wait for frames that
+    // show who sent them.
+    const http2::Sender by = http2::frames_sender(data, found.keep_from);
+    if (by == http2::Sender::Unknown) return false;
+    if ((by == http2::Sender::Client) != from_client) {
+      client_ = other(*client_);
+      http_->pairer.set_endpoints(key_.endpoint(*client_), key_.endpoint(other(*client_)));
+    }
+  }
   const std::uint64_t unparsed = req.stream_bytes() + resp.stream_bytes();
   start_http2();
   http_->h2->pick_up(unparsed);
@@ -446,6 +458,7 @@ void Connection::start_http2() {
   http_->h2->set_context(key_.endpoint(*client_), key_.endpoint(other(*client_)),
                          connection_id(key_, start_), start_);
   http_->h2->set_first_index(http_->pairer.next_index());
+  if (mid_stream_) http_->h2->add_anomaly(anomaly::kMidStream);
   roles_guessed_ = false;
 }
 

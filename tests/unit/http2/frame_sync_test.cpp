@@ -151,3 +151,34 @@ TEST(Http2FrameSync, RandomAndZeroBytesAreNeverFrames) {
 
 }  // namespace
 }  // namespace offpath::http2
+
+namespace offpath::http2 {
+namespace {
+
+// Who sent frames picked up mid-stream, when the ports cannot tell.
+TEST(Http2FrameSync, SenderFromPrefaceHeaderBlocksAndPushPromise) {
+  test::Deflater d;
+  const Bytes ping = test::frame(FrameType::Ping, 0, 0, test::bytes("12345678"));
+  const Bytes request = test::frame(FrameType::Headers, flag::kEndHeaders, 5,
+                                    d.block({{":method", "GET"}, {":path", "/"}}));
+  const Bytes response = test::frame(FrameType::Headers, flag::kEndHeaders | flag::kPriority, 5,
+                                     test::cat({Bytes{0, 0, 0, 0, 16}, Bytes{0x88}}));
+  EXPECT_EQ(frames_sender(test::cat({ping, request}), 0), Sender::Client);
+  EXPECT_EQ(frames_sender(test::cat({ping, response}), 0), Sender::Server);
+  EXPECT_EQ(frames_sender(test::cat({test::preface(), ping, ping}), kClientPreface.size()),
+            Sender::Client);
+  EXPECT_EQ(frames_sender(test::cat({ping, ping}), 0), Sender::Unknown);
+  // A table size update first, then :status 404 (static index 13).
+  const Bytes resized = test::frame(FrameType::Headers, flag::kEndHeaders, 1, Bytes{0x3f, 0xe1, 0x1f, 0x8d});
+  EXPECT_EQ(frames_sender(resized, 0), Sender::Server);
+  // A field of the dynamic table says nothing.
+  EXPECT_EQ(frames_sender(test::frame(FrameType::Headers, flag::kEndHeaders, 1, Bytes{0xbe}), 0),
+            Sender::Unknown);
+  EXPECT_EQ(frames_sender(test::frame(FrameType::PushPromise, flag::kEndHeaders, 1,
+                                      Bytes{0, 0, 0, 2, 0x82}),
+                          0),
+            Sender::Server);
+}
+
+}  // namespace
+}  // namespace offpath::http2
