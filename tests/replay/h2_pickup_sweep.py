@@ -7,10 +7,15 @@ records must be a part of what it reads in the whole capture, with nothing read 
   - each record matches a distinct record of the same connection in the whole capture:
     its method, URI, status and grpc status are that record's or unknown (null, empty),
     its request and response headers a subset of that record's (a header field HPACK
-    could not read without the dynamic table is missing, never different);
+    could not read without the dynamic table is missing, never different); a stream
+    the client reset may have a response the whole capture does not keep (the server's
+    answer after the reset, as h2expected.py allows);
   - a connection whose handshake is kept gives exactly the records it gives whole
     (method, URI, status, outcome);
   - records of connections picked up mid-stream carry mid_stream.
+Gaps: each packet that carries data is dropped in turn (the capture lost it: a gap in
+one direction, inside a DATA frame or not); the records must again contradict nothing
+of the whole capture.
 The captures of pcaps/ derived from them by scripts/make-reassembly-pcaps.sh (picked up
 mid-stream, a segment holding HEADERS lost, bytes lost inside a DATA frame) are held to
 the same rules against the capture they come from.
@@ -104,6 +109,8 @@ def compatible(c, w):
             return False
         if not subset(cq["headers"], wq["headers"]):
             return False
+    if cs is not None and ws is None and w["outcome"] == "stream_reset":
+        return True  # what the server sent after the reset: the whole capture may not keep it
     if cs is not None:
         if ws is None or cs["status"] not in (None, 0, ws["status"]):
             return False
@@ -173,6 +180,18 @@ def cuts(path, tmp):
                    (f" less {MID_FRAME_CUT} bytes" if mid_frame else ""), out, n)
 
 
+def drops(path, tmp):
+    """(description, capture less one data packet) for every packet that carries data."""
+    header, frames = read_pcap(path)
+    for n, f in enumerate(frames, 1):
+        _, payload = tcp_offsets(f[2])
+        if len(f[2]) <= payload:
+            continue
+        out = os.path.join(tmp, "drop.pcap")
+        write_pcap(out, header, frames[:n - 1] + frames[n:])
+        yield f"{os.path.basename(path)} less packet {n}", out
+
+
 def sweep_negative(binary, path, tmp):
     count = 0
     for what, out, _ in cuts(path, tmp):
@@ -202,6 +221,17 @@ def sweep(binary, path, tmp):
             stats["orphan_response"] += r["outcome"] == "orphan_response"
             stats["with_method"] += bool(r["request"] and r["request"]["method"])
             stats["with_status"] += bool(r["response"] and r["response"]["status"])
+    for what, out in drops(path, tmp):
+        cut = records(binary, out)
+        error = check_cut(whole, cut, set(), what, picked_up=False)
+        if error:
+            return error, stats
+        stats["drops"] += 1
+        stats["drop_streams"] += len(cut)
+        stats["drop_whole_streams"] += len(whole)
+        for r in cut:
+            stats["drop_gap"] += "gap" in r["anomalies"]
+            stats["drop_hpack_desync"] += "hpack_desync" in r["anomalies"]
     return None, stats
 
 
@@ -221,12 +251,16 @@ def main():
                   f"streams emitted; mid_stream {stats['mid_stream']}, hpack_desync "
                   f"{stats['hpack_desync']}, gap {stats['gap']}, orphan_response "
                   f"{stats['orphan_response']}, with method {stats['with_method']}, with status "
-                  f"{stats['with_status']}")
+                  f"{stats['with_status']}; {stats['drops']} packets dropped one at a time: "
+                  f"{stats['drop_streams']} of {stats['drop_whole_streams']} streams emitted, gap "
+                  f"{stats['drop_gap']}, hpack_desync {stats['drop_hpack_desync']}")
             if error:
                 print("FAIL", error)
                 failed = True
     print(f"all: {total['cuts']} cuts, {total['streams']} of {total['whole_streams']} streams "
-          f"emitted; hpack_desync {total['hpack_desync']}, orphan_response {total['orphan_response']}")
+          f"emitted; hpack_desync {total['hpack_desync']}, orphan_response {total['orphan_response']}; "
+          f"{total['drops']} drops, {total['drop_streams']} of {total['drop_whole_streams']} streams "
+          f"emitted, gap {total['drop_gap']}, hpack_desync {total['drop_hpack_desync']}")
     if not a.names:
         for name, source in DERIVED.items():
             whole = records(a.bin, os.path.join(a.dir, source + ".pcap"))
