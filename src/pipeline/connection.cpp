@@ -409,10 +409,13 @@ void Connection::expire_requests(Timestamp deadline) {
 bool Connection::detect_http2(Side side, std::uint64_t offset, ByteView data) {
   if (http_->h2) return true;
   const bool from_client = side == *client_;
-  if (offset != 0 || !dirs_[static_cast<std::size_t>(side)].syn_seen) {
-    return pick_up_http2(from_client, offset, data);
+  Direction& d = dirs_[static_cast<std::size_t>(side)];
+  if (offset != 0 || !d.syn_seen) {
+    // A direction whose start was seen and was not HTTP/2 is not searched for frames.
+    return !d.start_delivered && pick_up_http2(from_client, offset, data);
   }
   if (from_client ? !looks_like_client_preface(data) : !looks_like_server_settings(data)) {
+    d.start_delivered = true;
     return false;
   }
   // Only while neither HTTP/1.x parser has read a byte.

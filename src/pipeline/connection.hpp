@@ -14,9 +14,12 @@
 // the rest of both streams (the parsers' tunnel bytes) goes to an Http2Session too, whose
 // stream 1 is the request that asked (the 101 itself is recorded as an upgraded exchange).
 // A direction seen without its first byte (picked up mid-stream, or its start lost) is
-// HTTP/2 when chained frame headers show it, while neither HTTP/1.x parser found a
-// message (http2/frame_sync.hpp); the session then searches frame boundaries in both
-// directions, with HPACK state unknown.
+// HTTP/2 when chained frame headers show it (http2/frame_sync.hpp), within its first
+// 64 KiB, while neither HTTP/1.x parser found a message and, when the roles are only
+// guessed from the ports, once the frames show which side sent them (they may reverse
+// the guess); the session then searches frame boundaries in both directions, with HPACK
+// state unknown. A direction whose first byte was seen and began neither h2c start is
+// never searched.
 // Not HTTP: a connection in which neither direction began as HTTP (see HttpParser's
 // NotHttp state; picked up mid-stream: no start line found) emits nothing and is counted
 // in not_http_connections / not_http_bytes when it finishes.
@@ -132,6 +135,7 @@ class Connection {
     std::uint64_t fin_offset = 0;
     bool ended = false;
     bool parser_started = false;
+    bool start_delivered = false;  // its first byte after the SYN began neither h2c start
     bool peer_ack_seen = false;
     std::uint32_t peer_ack = 0;  // the last acknowledgement of this direction by the peer
     // The peer acknowledged bytes we have not seen. The hole becomes a gap only if it is
