@@ -73,7 +73,13 @@ void FrameReader::feed(ByteView bytes, Timestamp ts, FrameSink& sink) {
 }
 
 std::size_t FrameReader::sync(ByteView bytes, Timestamp ts, FrameSink& sink) {
-  // At most kSyncWindow bytes held: enough to decide the first position kept.
+  // At most kSyncWindow bytes held: enough to decide the first position kept, so the
+  // search below always drops some (a full window that decided nothing cannot happen;
+  // were it to, its first byte goes, so that feeding always moves on).
+  if (sync_.size() >= kSyncWindow) {
+    ++skipped_bytes_;
+    sync_.erase(0, 1);
+  }
   const std::size_t n = std::min(bytes.size(), kSyncWindow - sync_.size());
   sync_.append(reinterpret_cast<const char*>(bytes.data()), n);
   while (state_ == ReaderState::Sync && !sync_.empty()) {

@@ -175,6 +175,27 @@ TEST(Http2FrameReader, PickedUpMidFrameFindsTheFirstWholeFrame) {
   EXPECT_EQ(r.skipped_bytes(), 9u + 100u - 30u);
 }
 
+// A gap while searching: frames cannot chain across it, what was held is given up.
+TEST(Http2FrameReader, GapWhileSearchingDropsWhatWasHeld) {
+  FrameReader r(false, 1024);
+  r.start_sync();
+  Collect c;
+  // What reads as the header of a 100-byte DATA frame: undecided, held.
+  const Bytes held = test::frame(FrameType::Data, 0, 1, Bytes(20, 'a'));
+  Bytes undecided(held.begin(), held.end());
+  undecided[2] = 100;
+  r.feed(undecided, Timestamp{1}, c);
+  EXPECT_EQ(r.skipped_bytes(), 0u);
+  EXPECT_GT(r.heap_bytes(), 0);
+  EXPECT_FALSE(r.on_gap(50, Timestamp{2}, c));
+  EXPECT_EQ(r.skipped_bytes(), undecided.size() + 50);
+  r.feed(test::cat({test::frame(FrameType::Ping, 0, 0, str("12345678")),
+                    test::frame(FrameType::Data, flag::kEndStream, 1, str("x"))}),
+         Timestamp{3}, c);
+  ASSERT_EQ(c.frames.size(), 2u);
+  EXPECT_EQ(c.frames[1].payload, "x");
+}
+
 // The search holds at most kSyncWindow bytes, whatever it is fed.
 TEST(Http2FrameReader, SearchIsBounded) {
   FrameReader r(true, 1024);
