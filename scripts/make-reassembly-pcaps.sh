@@ -50,3 +50,19 @@ echo "made pcaps/mid-stream-roles.pcap from $src"
 src=pcaps/pipelined.pcap
 mangle reasm-pipelined-lost-response --drop 10,12    # the second response lost entirely
 echo "made pcaps/reasm-pipelined-lost-response.pcap from $src"
+# HTTP/2 (issue 16), from h2c-h2load.pcap (two connections of 100 streams each; frame
+# numbers of the connection from port 53666: 21, 22 server, 24 client):
+src=pcaps/h2c-h2load.pcap
+# the capture starts 105 bytes into a 1448-byte server segment of each connection (in
+# the middle of a HEADERS frame): both picked up mid-stream, streams 41..79 of each are
+# answered without their requests, 81..199 read without the HPACK dynamic tables
+mangle h2c-mid-stream           --cut-head 25:105 --cut-head 29:105 --keep-from 25
+mangle h2c-gap-request-headers  --drop 24     # the requests of streams 41..79 lost
+mangle h2c-gap-response-headers --drop 21     # the responses' HEADERS of streams 1..31 lost
+mangle h2c-gap-in-data          --cut-head 22:8  # 8 bytes lost inside DATA of stream 33
+echo "made pcaps/h2c-mid-stream.pcap and pcaps/h2c-gap-*.pcap from $src"
+# grpc-server-streaming.pcap from the server's HEADERS (frame 12): the call's request and
+# the handshake are not in the capture, the port does not tell who the client is.
+src=pcaps/grpc-server-streaming.pcap
+mangle grpc-mid-stream --keep-from 12
+echo "made pcaps/grpc-mid-stream.pcap from $src"

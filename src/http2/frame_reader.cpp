@@ -2,12 +2,27 @@
 
 #include <algorithm>
 
+#include "http2/frame_sync.hpp"
+
 namespace offpath::http2 {
 
-void FrameReader::lose(std::uint64_t length) {
+void FrameReader::lose(std::uint64_t length, ReaderState next) {
   skipped_bytes_ += length;
-  state_ = ReaderState::Lost;
+  // The bytes of a frame in progress are not parsed either.
+  if (state_ == ReaderState::Frames) {
+    skipped_bytes_ += header_have_;
+    if (header_have_ == kFrameHeaderSize) skipped_bytes_ += consumed_ - missing_;
+  }
+  state_ = next;
+  header_have_ = 0;
   buf_.clear();
+}
+
+void FrameReader::start_sync() {
+  state_ = ReaderState::Sync;
+  header_have_ = 0;
+  buf_.clear();
+  sync_.clear();
 }
 
 bool FrameReader::on_gap(std::uint64_t length, Timestamp ts, FrameSink& sink) {
@@ -15,7 +30,14 @@ bool FrameReader::on_gap(std::uint64_t length, Timestamp ts, FrameSink& sink) {
                        header_[3] == static_cast<std::uint8_t>(FrameType::Data) &&
                        (header_[4] & flag::kPadded) == 0 && length <= length_ - consumed_;
   if (!in_data) {
-    lose(length);
+    if (state_ == ReaderState::Lost) {
+      skipped_bytes_ += length;
+      return false;
+    }
+    // Frames cannot chain across the gap: what the search held is given up.
+    skipped_bytes_ += sync_.size();
+    sync_.clear();
+    lose(length, ReaderState::Sync);
     return false;
   }
   consumed_ += static_cast<std::uint32_t>(length);
@@ -30,11 +52,15 @@ void FrameReader::feed(ByteView bytes, Timestamp ts, FrameSink& sink) {
       skipped_bytes_ += bytes.size();
       return;
     }
+    if (state_ == ReaderState::Sync) {
+      bytes = bytes.subspan(sync(bytes, ts, sink));
+      continue;
+    }
     if (state_ == ReaderState::Preface) {
       const std::size_t n = std::min(bytes.size(), kClientPreface.size() - preface_have_);
       if (as_chars(bytes.first(n)) != kClientPreface.substr(preface_have_, n)) {
         ++malformed_frames_;
-        lose(0);
+        lose(0, ReaderState::Lost);
         continue;
       }
       preface_have_ += n;
@@ -44,6 +70,39 @@ void FrameReader::feed(ByteView bytes, Timestamp ts, FrameSink& sink) {
     }
     bytes = bytes.subspan(take(bytes, ts, sink));
   }
+}
+
+std::size_t FrameReader::sync(ByteView bytes, Timestamp ts, FrameSink& sink) {
+  // At most kSyncWindow bytes held: enough to decide the first position kept, so the
+  // search below always drops some (a full window that decided nothing cannot happen;
+  // were it to, its first byte goes, so that feeding always moves on).
+  if (sync_.size() >= kSyncWindow) {
+    ++skipped_bytes_;
+    sync_.erase(0, 1);
+  }
+  const std::size_t n = std::min(bytes.size(), kSyncWindow - sync_.size());
+  sync_.append(reinterpret_cast<const char*>(bytes.data()), n);
+  while (state_ == ReaderState::Sync && !sync_.empty()) {
+    auto held = ByteView(reinterpret_cast<const std::uint8_t*>(sync_.data()), sync_.size());
+    const BoundarySearch found = find_frame_boundary(held, client_);
+    skipped_bytes_ += found.keep_from;
+    sync_.erase(0, found.keep_from);
+    if (!found.found) break;
+    ++resyncs_;
+    state_ = ReaderState::Frames;
+    header_have_ = 0;
+    // take() does not touch sync_; a broken frame sends the reader back to Sync, and
+    // the search goes on after it.
+    held = ByteView(reinterpret_cast<const std::uint8_t*>(sync_.data()), sync_.size());
+    std::size_t used = 0;
+    while (used < held.size() && state_ == ReaderState::Frames) {
+      used += take(held.subspan(used), ts, sink);
+    }
+    sync_.erase(0, used);
+  }
+  // Steady state again (Frames used every byte held): give the search buffer back.
+  if (state_ != ReaderState::Sync) std::string().swap(sync_);
+  return n;
 }
 
 std::size_t FrameReader::take(ByteView bytes, Timestamp ts, FrameSink& sink) {
@@ -95,14 +154,14 @@ void FrameReader::deliver(Timestamp ts, FrameSink& sink) {
   if (paddable && (f.flags & flag::kPadded)) {
     if (length_ < 1 || end < 1) {
       ++malformed_frames_;
-      lose(0);
+      lose(0, ReaderState::Sync);
       return;
     }
     pad = data[0];
     begin = 1;
     if (pad > length_ - 1) {  // padding longer than the frame: a broken stream
       ++malformed_frames_;
-      lose(0);
+      lose(0, ReaderState::Sync);
       return;
     }
   }
@@ -114,7 +173,7 @@ void FrameReader::deliver(Timestamp ts, FrameSink& sink) {
   if (begin > content_end) {
     if (length_ - pad < begin) {
       ++malformed_frames_;
-      lose(0);
+      lose(0, ReaderState::Sync);
       return;
     }
     begin = content_end;

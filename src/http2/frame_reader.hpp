@@ -10,8 +10,11 @@
 // counted oversized. A gap that falls inside the payload of an unpadded DATA frame keeps the
 // framing: the frame is delivered with the bytes lost in `missing` (its payload holds
 // what came before the gap). After any other gap, or a frame that cannot be one (bad
-// padding), frame boundaries are lost: the rest of the direction is counted in
-// skipped_bytes, not parsed.
+// padding), the reader searches the next frame boundary (Sync state, frame_sync.hpp:
+// chained frame headers, at most kSyncWindow bytes buffered) and goes on from there; a
+// reader started with start_sync() (a connection picked up mid-stream) begins so. Bytes
+// not parsed (the gap's, and those before the boundary) are counted in skipped_bytes.
+// A client preface that does not match loses the direction for good (Lost).
 // Owned by one Http2Session; called on the worker thread that owns the connection.
 #pragma once
 
@@ -65,17 +68,22 @@ class FrameSink {
   virtual void on_frame(const Frame& frame) = 0;
 };
 
-enum class ReaderState : std::uint8_t { Preface, Frames, Lost };
+enum class ReaderState : std::uint8_t { Preface, Frames, Sync, Lost };
 
 class FrameReader {
  public:
-  FrameReader(bool expect_preface, std::uint32_t max_payload)
-      : state_(expect_preface ? ReaderState::Preface : ReaderState::Frames),
+  // `client`: the client's direction, which begins with the preface (and whose frames on
+  // its own streams have odd ids).
+  FrameReader(bool client, std::uint32_t max_payload)
+      : state_(client ? ReaderState::Preface : ReaderState::Frames),
+        client_(client),
         max_payload_(max_payload) {}
 
+  // The bytes begin at an arbitrary point of the direction: search a frame boundary.
+  void start_sync();
   void feed(ByteView bytes, Timestamp ts, FrameSink& sink);
   // Bytes lost at this point of the stream. Returns true if the framing survived (the
-  // gap was inside a DATA payload), false if it is lost.
+  // gap was inside a DATA payload), false if the reader now searches a frame boundary.
   bool on_gap(std::uint64_t length, Timestamp ts, FrameSink& sink);
 
   void set_max_data_payload(std::uint32_t n) { max_data_payload_ = n; }
@@ -85,15 +93,23 @@ class FrameReader {
   std::uint64_t skipped_bytes() const { return skipped_bytes_; }
   std::uint64_t oversized_frames() const { return oversized_frames_; }
   std::uint64_t malformed_frames() const { return malformed_frames_; }
-  std::int64_t heap_bytes() const { return static_cast<std::int64_t>(buf_.capacity()); }
+  // Frame boundaries found by searching (after a gap, a broken frame, or at pick-up).
+  std::uint64_t resyncs() const { return resyncs_; }
+  std::int64_t heap_bytes() const {
+    return static_cast<std::int64_t>(buf_.capacity() + sync_.capacity());
+  }
 
  private:
   // Consumes bytes of the frame in progress; returns how many were used.
   std::size_t take(ByteView bytes, Timestamp ts, FrameSink& sink);
-  void lose(std::uint64_t length);
+  // Buffers bytes in the Sync state until a frame boundary is found, then reads the
+  // frames from it; returns how many bytes of `bytes` were used.
+  std::size_t sync(ByteView bytes, Timestamp ts, FrameSink& sink);
+  void lose(std::uint64_t length, ReaderState next);
   void deliver(Timestamp ts, FrameSink& sink);
 
   ReaderState state_;
+  bool client_;
   std::uint32_t max_payload_;
   std::uint32_t max_data_payload_ = UINT32_MAX;
   std::uint8_t header_[kFrameHeaderSize] = {};
@@ -103,10 +119,12 @@ class FrameReader {
   std::uint32_t consumed_ = 0;  // payload bytes of it seen so far
   std::string buf_;             // first max_payload_ bytes of its payload
   std::uint32_t missing_ = 0;   // payload bytes of it lost in gaps (DATA only)
+  std::string sync_;            // Sync: bytes from the first position not ruled out
   std::uint64_t frames_ = 0;
   std::uint64_t skipped_bytes_ = 0;
   std::uint64_t oversized_frames_ = 0;
   std::uint64_t malformed_frames_ = 0;
+  std::uint64_t resyncs_ = 0;
 };
 
 }  // namespace offpath::http2

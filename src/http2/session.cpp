@@ -87,6 +87,7 @@ void Http2Session::adopt_upgrade_request(std::optional<HttpMessage>&& request,
   if (s == nullptr) return;
   s->ex.interim_statuses = std::move(interim);
   s->ex.anomalies |= anomalies;
+  s->request_seen = true;
   s->request_ended = true;  // the HTTP/1.1 request was the whole of stream 1's request
   if (!request) return;
   s->ex.request = std::move(request);
@@ -110,13 +111,36 @@ std::int64_t Http2Session::streams_bytes() const {
   return n;
 }
 
+void Http2Session::add_anomaly(std::uint32_t bits) {
+  base_anomalies_ |= bits;
+  for (auto& s : streams_) s.ex.anomalies |= bits;
+}
+
+void Http2Session::pick_up(std::uint64_t unparsed) {
+  add_anomaly(anomaly::kMidStream);
+  unseen_anomalies_ |= anomaly::kMidStream;
+  ++counters_.picked_up;
+  counters_.skipped_bytes += unparsed;
+  for (auto& d : dirs_) {
+    d.reader.start_sync();
+    d.hpack.desync();
+  }
+}
+
+void Http2Session::count_reader(Direction& d, std::uint64_t skipped_before,
+                                std::uint64_t resyncs_before) {
+  counters_.skipped_bytes += d.reader.skipped_bytes() - skipped_before;
+  counters_.resyncs += d.reader.resyncs() - resyncs_before;
+}
+
 void Http2Session::on_data(bool from_client, ByteView bytes, Timestamp ts) {
   expire(ts);  // what is overdue at this packet's time, before what it brings
   from_client_ = from_client;
   auto& d = dirs_[from_client ? 0 : 1];
-  const auto before = d.reader.skipped_bytes();
+  const auto skipped = d.reader.skipped_bytes();
+  const auto resyncs = d.reader.resyncs();
   d.reader.feed(bytes, ts, *this);
-  counters_.skipped_bytes += d.reader.skipped_bytes() - before;
+  count_reader(d, skipped, resyncs);
   if (d.reader.state() == ReaderState::Lost) d.hpack.desync();
 }
 
@@ -124,11 +148,14 @@ void Http2Session::on_gap(bool from_client, std::uint64_t length, Timestamp ts) 
   expire(ts);
   auto& d = dirs_[from_client ? 0 : 1];
   from_client_ = from_client;
-  const auto before = d.reader.skipped_bytes();
+  const auto skipped = d.reader.skipped_bytes();
+  const auto resyncs = d.reader.resyncs();
   const bool framed = d.reader.on_gap(length, ts, *this);
-  counters_.skipped_bytes += d.reader.skipped_bytes() - before;
+  count_reader(d, skipped, resyncs);
   if (framed) return;  // inside a DATA frame: body_missing of its stream
+  // The reader searches the next frame boundary; what the gap held is unknown.
   d.hpack.desync();
+  unseen_anomalies_ |= anomaly::kGap;
   for (auto& s : streams_) {
     s.ex.anomalies |= anomaly::kGap;
     const bool ended = from_client ? s.request_ended : s.response_ended;
@@ -208,9 +235,19 @@ Http2Session::Stream* Http2Session::open(std::uint32_t id) {
   s.ex.connection_id = connection_id_;
   s.ex.connection_start = connection_start_;
   s.ex.index = s.index;
+  s.ex.anomalies = base_anomalies_;
   s.keep_body = limits_.max_body != 0 &&
                 !(limits_.budget != nullptr && limits_.budget->level() >= kShedBodies);
   return &s;
+}
+
+Http2Session::Stream* Http2Session::open_unseen(std::uint32_t id) {
+  if (unseen_anomalies_ == 0 || id % 2 == 0 || from_client_) return nullptr;
+  // A stream emitted moments ago (a reset) may still get the frames its peer had sent.
+  if (std::find(emitted_.begin(), emitted_.end(), id) != emitted_.end()) return nullptr;
+  Stream* s = open(id);
+  if (s != nullptr) s->ex.anomalies |= unseen_anomalies_;
+  return s;
 }
 
 HttpMessage& Http2Session::message(Stream& s, bool from_client) {
@@ -231,7 +268,7 @@ void Http2Session::on_frame(const Frame& f) {
   if (d.block_stream != 0 &&
       (f.type != static_cast<std::uint8_t>(FrameType::Continuation) ||
        f.stream_id != d.block_stream)) {
-    d.hpack.desync();
+    d.hpack.abandon_block();
     d.block_stream = 0;
   }
   switch (static_cast<FrameType>(f.type)) {
@@ -271,11 +308,20 @@ void Http2Session::on_headers(const Frame& f, bool first_fragment) {
   Stream* s = nullptr;
   if (!(first_fragment ? false : d.block_discard)) {
     s = find(f.stream_id);
-    // A stream id not above the highest seen is one already emitted (reset): ignored.
-    if (s == nullptr && first_fragment && f.stream_id > highest_stream_) {
-      s = open(f.stream_id);
-    } else if (s == nullptr && first_fragment && !from_client_ && take_timed_out(f.stream_id)) {
-      ++late_responses_;  // the stream was emitted as timed out: this answer is dropped
+    // A stream id not above the highest seen is one already emitted (reset or timed
+    // out): ignored, unless a gap or the pick-up may have hidden its start.
+    if (s == nullptr && first_fragment) {
+      if (f.stream_id > highest_stream_) {
+        s = open(f.stream_id);
+        if (s != nullptr) {
+          s->request_seen = from_client_;
+          if (!from_client_) s->ex.anomalies |= unseen_anomalies_;  // its request unseen
+        }
+      } else if (!from_client_ && take_timed_out(f.stream_id)) {
+        ++late_responses_;  // the stream was emitted as timed out: this answer is dropped
+      } else {
+        s = open_unseen(f.stream_id);
+      }
     }
   }
   HttpMessage* msg = nullptr;
@@ -300,9 +346,13 @@ void Http2Session::on_headers(const Frame& f, bool first_fragment) {
     d.block_failed = false;
   }
   d.block_bytes += f.payload.size();
-  if (f.truncated || d.block_bytes > limits_.max_header_block) d.hpack.desync();
+  if (d.block_bytes > limits_.max_header_block) d.hpack.desync();
   HeaderCollector sink(msg, limits_.max_header_bytes);
-  const bool ok = d.hpack.decode(f.payload, last, sink);
+  bool ok = d.hpack.decode(f.payload, last, sink);
+  if (f.truncated) {
+    d.hpack.desync();  // what the frame held beyond its first bytes is lost
+    ok = false;
+  }
   d.block_stream = last ? 0 : f.stream_id;
   if (!ok) {
     if (s != nullptr) s->ex.anomalies |= anomaly::kHpackDesync;
@@ -323,6 +373,7 @@ void Http2Session::on_headers(const Frame& f, bool first_fragment) {
 
 void Http2Session::on_data_frame(const Frame& f) {
   Stream* s = find(f.stream_id);
+  if (s == nullptr) s = open_unseen(f.stream_id);
   if (s == nullptr) return;
   HttpMessage& m = message(*s, from_client_);
   if (m.first_byte.micros == 0) m.first_byte = f.ts;
@@ -353,7 +404,9 @@ void Http2Session::end_message(Stream& s, bool from_client, Timestamp ts) {
   const auto pos = static_cast<std::size_t>(&s - streams_.data());
   if (s.reset_by_client && s.response_ended) {
     emit(pos, Outcome::StreamReset);  // the server's answer to a call already cancelled
-  } else if (s.request_ended && s.response_ended) {
+  } else if (s.response_ended && (s.request_ended || !s.request_seen)) {
+    // (A stream whose request was not seen, begun before a pick-up or a gap, ends with
+    // its response.)
     emit(pos, Outcome::Complete);
   } else if (from_client) {
     s.request_done = ts;
@@ -415,6 +468,13 @@ void Http2Session::on_settings(const Frame& f) {
 void Http2Session::emit(std::size_t pos, Outcome outcome) {
   Stream& s = streams_[pos];
   Exchange ex = std::move(s.ex);
+  emitted_[emitted_next_] = s.id;
+  emitted_next_ = (emitted_next_ + 1) % emitted_.size();
+  // Begun out of sight: what the client sent of it is not a request (trailers, DATA).
+  if (!s.request_seen) {
+    ex.request.reset();
+    if (outcome == Outcome::Complete) outcome = Outcome::OrphanResponse;
+  }
   ex.outcome = s.reset_by_client ? Outcome::StreamReset : outcome;
   if (ex.request && !ex.request->complete) ex.anomalies |= anomaly::kRequestIncomplete;
   if (ex.response && !ex.response->complete) ex.anomalies |= anomaly::kResponseIncomplete;

@@ -18,7 +18,12 @@
 // Header blocks that cannot be decoded (HPACK state lost to a gap, a broken block, a
 // truncated frame) still give their stream, with the pseudo-headers read and the
 // hpack_desync anomaly. DATA lost in a gap inside a DATA frame is body_missing (the
-// framing survives); any other gap loses the direction's framing and HPACK state.
+// framing survives); after any other gap the direction's reader searches the next frame
+// boundary (frame_sync.hpp) and goes on, its HPACK state lost for good (later blocks are
+// read field by field, see HpackDecoder), open streams marked gap. A connection picked up
+// mid-stream (pick_up()) begins so in both directions, every stream marked mid_stream.
+// After either, a stream the server answers but whose request was not seen is a
+// response-only exchange (request null, outcome orphan_response when it completes).
 // Bounded: max_streams open streams (more are counted, their frames ignored), headers
 // kept up to max_header_bytes per message, body up to max_body (a DATA frame is buffered
 // no further than that), other frames buffered up to max_frame_bytes, a header block
@@ -62,6 +67,8 @@ struct Http2Counters {
   std::uint64_t streams_dropped = 0;  // streams beyond max_streams
   std::uint64_t upgrades = 0;         // connections switched from HTTP/1.1 by a 101 (h2c)
   std::uint64_t skipped_bytes = 0;    // bytes not parsed (after framing was lost)
+  std::uint64_t resyncs = 0;          // frame boundaries found again (gap, pick-up)
+  std::uint64_t picked_up = 0;        // connections recognised mid-stream from frames
 
   Http2Counters& operator+=(const Http2Counters& o) {
     connections += o.connections;
@@ -73,6 +80,8 @@ struct Http2Counters {
     streams_dropped += o.streams_dropped;
     upgrades += o.upgrades;
     skipped_bytes += o.skipped_bytes;
+    resyncs += o.resyncs;
+    picked_up += o.picked_up;
     return *this;
   }
 };
@@ -102,6 +111,12 @@ class Http2Session : private FrameSink {
                              std::uint32_t anomalies);
   // Streams are numbered in the connection from `index` on (after HTTP/1.1 exchanges).
   void set_first_index(std::uint32_t index) { next_index_ = index; }
+  // The connection was picked up mid-stream: both directions begin at an arbitrary byte
+  // and HPACK state is unknown. `unparsed`: bytes of it already seen and not parsed.
+  // Call before feeding.
+  void pick_up(std::uint64_t unparsed);
+  // Marks every stream, open or to come (mid_stream: a direction began out of sight).
+  void add_anomaly(std::uint32_t bits);
 
   void on_data(bool from_client, ByteView bytes, Timestamp ts);
   void on_gap(bool from_client, std::uint64_t length, Timestamp ts);
@@ -134,6 +149,7 @@ class Http2Session : private FrameSink {
     bool reset_by_client = false;  // RST_STREAM from the client: the server's end awaited
     Timestamp reset_at;
     Timestamp request_done;        // when the request ended (the response timeout's start)
+    bool request_seen = false;     // its request's first header block was read
   };
   struct Direction {
     explicit Direction(bool preface, std::uint32_t max_frame)
@@ -154,6 +170,9 @@ class Http2Session : private FrameSink {
   void on_settings(const Frame& f);
   Stream* find(std::uint32_t id);
   Stream* open(std::uint32_t id);
+  // After a pick-up or a gap: the stream of a server frame, begun out of sight.
+  Stream* open_unseen(std::uint32_t id);
+  void count_reader(Direction& d, std::uint64_t skipped_before, std::uint64_t resyncs_before);
   HttpMessage& message(Stream& s, bool from_client);
   void end_message(Stream& s, bool from_client, Timestamp ts);
   void emit(std::size_t pos, Outcome outcome);
@@ -180,6 +199,10 @@ class Http2Session : private FrameSink {
   std::array<std::uint32_t, 8> timed_out_{};
   std::size_t timed_out_next_ = 0;
   std::uint64_t late_responses_ = 0;
+  std::uint32_t base_anomalies_ = 0;  // of every stream (mid_stream once picked up)
+  std::uint32_t unseen_anomalies_ = 0;  // of streams begun out of sight (0: none can be)
+  std::array<std::uint32_t, 16> emitted_ = {};  // recently emitted stream ids (ring)
+  std::size_t emitted_next_ = 0;
   Http2Counters counters_;
 };
 

@@ -129,6 +129,11 @@ std::string render_metrics(const MetricsInputs& in) {
             h2.streams_dropped);
   m.counter("offpath_http2_skipped_bytes_total", "HTTP/2 bytes not parsed (framing lost).",
             h2.skipped_bytes);
+  m.counter("offpath_http2_picked_up_total",
+            "Connections recognised as HTTP/2 mid-stream from chained frames.", h2.picked_up);
+  m.counter("offpath_http2_resyncs_total",
+            "HTTP/2 frame boundaries found again after a gap, a broken frame or a pick-up.",
+            h2.resyncs);
 
   // exchange
   const auto& o = p.output;

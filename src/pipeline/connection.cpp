@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "http2/frame_sync.hpp"
+
 namespace offpath {
 namespace {
 
@@ -49,11 +51,11 @@ Connection::Connection(const FlowKey& key, Timestamp start, const ParserLimits& 
     : key_(key),
       start_(start),
       limits_(limits),
-      response_timeout_us_(static_cast<std::int64_t>(reassembly.response_timeout_s) * 1'000'000),
       out_(out),
       dirs_{Direction(reassembly.max_ooo_bytes_per_flow),
             Direction(reassembly.max_ooo_bytes_per_flow)},
-      handlers_{DirectionHandler(*this, Side::Lo), DirectionHandler(*this, Side::Hi)} {}
+      handlers_{DirectionHandler(*this, Side::Lo), DirectionHandler(*this, Side::Hi)},
+      response_timeout_s_(reassembly.response_timeout_s) {}
 
 bool Connection::is_new_handshake(Side sender, const Segment& seg) const {
   if (!seg.has(tcp_flags::kSyn) || seg.has(tcp_flags::kAck)) return false;
@@ -192,6 +194,7 @@ void Connection::start_direction(Side side, const Segment& seg) {
       if (!mid_stream_) {
         mid_stream_ = true;
         http_->pairer.add_anomaly(anomaly::kMidStream);
+        if (http_->h2) http_->h2->add_anomaly(anomaly::kMidStream);
       }
       // Responses sent before the capture began may answer requests seen already.
       if (side != *client_) http_->pairer.responses_may_be_lost();
@@ -409,14 +412,19 @@ void Connection::count_not_http() {
 void Connection::expire_requests(Timestamp deadline) {
   if (!http_) return;
   http_->pairer.expire(deadline);
-  if (http_->h2) http_->h2->expire(Timestamp{deadline.micros + response_timeout_us_});
+  if (http_->h2) http_->h2->expire(Timestamp{deadline.micros + response_timeout_us()});
 }
 
 bool Connection::detect_http2(Side side, std::uint64_t offset, ByteView data) {
   if (http_->h2) return true;
-  if (offset != 0 || !dirs_[static_cast<std::size_t>(side)].syn_seen) return false;
   const bool from_client = side == *client_;
+  Direction& d = dirs_[static_cast<std::size_t>(side)];
+  if (offset != 0 || !d.syn_seen) {
+    // A direction whose start was seen and was not HTTP/2 is not searched for frames.
+    return !d.start_delivered && pick_up_http2(from_client, offset, data);
+  }
   if (from_client ? !looks_like_client_preface(data) : !looks_like_server_settings(data)) {
+    d.start_delivered = true;
     return false;
   }
   // Only while neither HTTP/1.x parser has read a byte.
@@ -427,16 +435,43 @@ bool Connection::detect_http2(Side side, std::uint64_t offset, ByteView data) {
   return true;
 }
 
+// A direction seen without its start (picked up mid-stream, or its first bytes lost) is
+// HTTP/2 when chained frame headers say so (http2/frame_sync.hpp), while neither HTTP/1.x
+// parser found a message and for its first kPickUpProbeBytes only (a bounded scan).
+bool Connection::pick_up_http2(bool from_client, std::uint64_t offset, ByteView data) {
+  constexpr std::uint64_t kPickUpProbeBytes = 65536;
+  const HttpParser& req = http_->request_parser;
+  const HttpParser& resp = http_->response_parser;
+  if (offset >= kPickUpProbeBytes || req.began_http() || resp.began_http()) return false;
+  const http2::BoundarySearch found = http2::find_frame_boundary(data, from_client);
+  if (!found.found) return false;
+  if (roles_guessed_) {
+    // Requests and responses must not be read the wrong way round: wait for frames that
+    // show who sent them.
+    const http2::Sender by = http2::frames_sender(data, found.keep_from);
+    if (by == http2::Sender::Unknown) return false;
+    if ((by == http2::Sender::Client) != from_client) {
+      client_ = other(*client_);
+      http_->pairer.set_endpoints(key_.endpoint(*client_), key_.endpoint(other(*client_)));
+    }
+  }
+  const std::uint64_t unparsed = req.stream_bytes() + resp.stream_bytes();
+  start_http2();
+  http_->h2->pick_up(unparsed);
+  return true;
+}
+
 void Connection::start_http2() {
   http2::Http2Limits l;
   l.max_body = limits_.max_body;
   l.max_header_bytes = limits_.max_header_bytes;
   l.budget = limits_.budget;
-  l.response_timeout_us = response_timeout_us_;
+  l.response_timeout_us = response_timeout_us();
   http_->h2 = std::make_unique<http2::Http2Session>(l, out_);
   http_->h2->set_context(key_.endpoint(*client_), key_.endpoint(other(*client_)),
                          connection_id(key_, start_), start_);
   http_->h2->set_first_index(http_->pairer.next_index());
+  if (mid_stream_) http_->h2->add_anomaly(anomaly::kMidStream);
   roles_guessed_ = false;
 }
 

@@ -15,6 +15,13 @@
 // stream 1 is the request that asked: one record, the HTTP/1.1 request with stream 1's
 // response and the 101 among its interim statuses (the 101 alone is a record, `upgraded`,
 // only when no HTTP/2 byte follows).
+// A direction seen without its first byte (picked up mid-stream, or its start lost) is
+// HTTP/2 when chained frame headers show it (http2/frame_sync.hpp), within its first
+// 64 KiB, while neither HTTP/1.x parser found a message and, when the roles are only
+// guessed from the ports, once the frames show which side sent them (they may reverse
+// the guess); the session then searches frame boundaries in both directions, with HPACK
+// state unknown. A direction whose first byte was seen and began neither h2c start is
+// never searched.
 // Not HTTP: a connection in which neither direction began as HTTP (see HttpParser's
 // NotHttp state; picked up mid-stream: no start line found) emits nothing and is counted
 // in not_http_connections / not_http_bytes when it finishes.
@@ -126,15 +133,17 @@ class Connection {
     Side side_;
   };
   struct Direction {
+    // (Fields ordered so that a connection of a SYN flood stays small.)
     StreamReassembler reassembler;
     bool syn_seen = false;
-    std::uint32_t isn = 0;
     bool fin_seen = false;
-    std::uint64_t fin_offset = 0;
     bool ended = false;
     bool parser_started = false;
+    bool start_delivered = false;  // its first byte after the SYN began neither h2c start
     bool peer_ack_seen = false;
+    std::uint32_t isn = 0;
     std::uint32_t peer_ack = 0;  // the last acknowledgement of this direction by the peer
+    std::uint64_t fin_offset = 0;
     // The peer acknowledged bytes we have not seen. The hole becomes a gap only if it is
     // still open a few packets later, or as soon as the peer sends data of its own (which
     // answers what it acknowledged): a capture may show an ACK before the data it
@@ -170,6 +179,7 @@ class Connection {
   void count_not_http();
   // Switches to HTTP/2 if `side`'s first bytes (stream offset 0) say so.
   bool detect_http2(Side side, std::uint64_t offset, ByteView data);
+  bool pick_up_http2(bool from_client, std::uint64_t offset, ByteView data);
   void start_http2();
   // The parsers hand their tunnel bytes to the handler of the side they read.
   void attach_tunnel_handlers();
@@ -184,19 +194,22 @@ class Connection {
   void check_fin(Side side, Timestamp ts);
   void age_ack_targets(Timestamp ts, bool force);
   void age_ack_target(Side side, Timestamp ts, bool force);
+  std::int64_t response_timeout_us() const {
+    return static_cast<std::int64_t>(response_timeout_s_) * 1'000'000;
+  }
 
   FlowKey key_;
   Timestamp start_;
   ParserLimits limits_;
-  std::int64_t response_timeout_us_;  // --response-timeout, for HTTP/2 streams
   ExchangeHandler& out_;
   std::array<Direction, 2> dirs_;
   std::array<DirectionHandler, 2> handlers_;
   std::optional<Side> client_;
-  std::unique_ptr<HttpState> http_;  // released by finish(), see ended_http_
-  ConnectionCounters ended_http_;     // http_counters() of every released http_
   bool mid_stream_ = false;
   bool roles_guessed_ = false;
+  std::uint32_t response_timeout_s_;  // --response-timeout, for HTTP/2 streams
+  std::unique_ptr<HttpState> http_;  // released by finish(), see ended_http_
+  ConnectionCounters ended_http_;     // http_counters() of every released http_
   std::uint64_t not_http_connections_ = 0;
   std::uint64_t not_http_bytes_ = 0;
   bool finished_ = false;

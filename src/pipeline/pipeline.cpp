@@ -303,7 +303,8 @@ std::string format_summary(const PipelineCounters& p, const SourceStats& source,
        " frames=" + num(h2.frames) + " streams=" +
        num(h2.streams) + " resets=" + num(h2.resets) + " goaways=" + num(h2.goaways) +
        " hpack_errors=" + num(h2.hpack_errors) + " streams_dropped=" + num(h2.streams_dropped) +
-       " skipped_bytes=" + num(h2.skipped_bytes));
+       " skipped_bytes=" + num(h2.skipped_bytes) + " picked_up=" + num(h2.picked_up) +
+       " resyncs=" + num(h2.resyncs));
   if (p.join) {
     const auto& j = p.join_counters;
     line("join joined=" + num(j.joined) + " joined_upstream=" + num(j.joined_upstream) +

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "http2/frame_sync.hpp"
 #include "support/h2_builder.hpp"
 
 namespace offpath::http2 {
@@ -80,7 +81,7 @@ TEST(Http2FrameReader, RemovesPaddingAndPriorityFields) {
   EXPECT_EQ(c.frames[1].payload, "blk");
 }
 
-TEST(Http2FrameReader, PaddingLongerThanFrameLosesFraming) {
+TEST(Http2FrameReader, PaddingLongerThanFrameSearchesTheNextBoundary) {
   Bytes data = test::bytes("\x09x");
   Bytes b = test::cat({test::frame(FrameType::Data, flag::kPadded, 1, data),
                        test::frame(FrameType::Data, 0, 1, str("later"))});
@@ -88,9 +89,16 @@ TEST(Http2FrameReader, PaddingLongerThanFrameLosesFraming) {
   Collect c;
   r.feed(b, Timestamp{1}, c);
   EXPECT_TRUE(c.frames.empty());
-  EXPECT_EQ(r.state(), ReaderState::Lost);
+  EXPECT_EQ(r.state(), ReaderState::Sync);  // one frame after it: not enough evidence
   EXPECT_EQ(r.malformed_frames(), 1u);
-  EXPECT_GT(r.skipped_bytes(), 0u);
+  r.feed(test::cat({test::frame(FrameType::WindowUpdate, 0, 0, test::be32(9)),
+                    test::frame(FrameType::Data, flag::kEndStream, 1, str("end"))}),
+         Timestamp{2}, c);
+  ASSERT_EQ(c.frames.size(), 3u);
+  EXPECT_EQ(c.frames[0].payload, "later");
+  EXPECT_EQ(c.frames[2].payload, "end");
+  EXPECT_EQ(r.state(), ReaderState::Frames);
+  EXPECT_EQ(r.resyncs(), 1u);
 }
 
 TEST(Http2FrameReader, HugeFrameIsBoundedAndTruncated) {
@@ -131,20 +139,93 @@ TEST(Http2FrameReader, DataPayloadIsBufferedOnlyUpToTheDataLimit) {
   EXPECT_EQ(r.oversized_frames(), 0u);
 }
 
-TEST(Http2FrameReader, BadPrefaceAndGapLoseFraming) {
+TEST(Http2FrameReader, BadPrefaceLosesFraming) {
   FrameReader r(true, 1024);
   Collect c;
   Bytes b = str("GET / HTTP/1.1\r\n\r\n");
   r.feed(b, Timestamp{1}, c);
   EXPECT_EQ(r.state(), ReaderState::Lost);
-
-  FrameReader g(false, 1024);
-  Bytes f = test::frame(FrameType::Data, 0, 1, str("abc"));
-  g.feed(ByteView(f).first(5), Timestamp{1}, c);
-  g.on_gap(10, Timestamp{2}, c);
-  g.feed(f, Timestamp{2}, c);
+  EXPECT_EQ(r.skipped_bytes(), b.size());
+  r.feed(test::frame(FrameType::Data, 0, 1, str("abc")), Timestamp{2}, c);
   EXPECT_TRUE(c.frames.empty());
-  EXPECT_EQ(g.skipped_bytes(), 10u + f.size());
+}
+
+// A gap in a frame header: the frames after it are found again once chained frames show
+// where they begin; the bytes of the cut frame, the gap and the rest of the frame the
+// gap ended in are skipped, and counted.
+TEST(Http2FrameReader, GapOutsideDataResynchronisesOnChainedFrames) {
+  FrameReader g(false, 1024);
+  Collect c;
+  Bytes cut = test::frame(FrameType::Headers, flag::kEndHeaders, 1, str("abcdefgh"));
+  Bytes after = test::cat({test::frame(FrameType::Data, 0, 1, str("one")),
+                           test::frame(FrameType::Data, 0, 1, str("two")),
+                           test::frame(FrameType::Data, flag::kEndStream, 1, str("three"))});
+  g.feed(ByteView(cut).first(5), Timestamp{1}, c);
+  EXPECT_FALSE(g.on_gap(10, Timestamp{2}, c));
+  EXPECT_EQ(g.state(), ReaderState::Sync);
+  // The stream goes on 7 bytes into the cut frame's payload (5 + 10 = 15 = 9 + 6).
+  Bytes rest = test::cat({Bytes(cut.begin() + 15, cut.end()), after});
+  for (std::size_t i = 0; i < rest.size(); i += 4) {  // small deliveries: the search waits
+    g.feed(ByteView(rest).subspan(i, std::min<std::size_t>(4, rest.size() - i)), Timestamp{3}, c);
+  }
+  ASSERT_EQ(c.frames.size(), 3u);
+  EXPECT_EQ(c.frames[0].payload, "one");
+  EXPECT_EQ(c.frames[2].payload, "three");
+  EXPECT_EQ(g.resyncs(), 1u);
+  EXPECT_EQ(g.skipped_bytes(), 5u + 10u + (cut.size() - 15));
+}
+
+TEST(Http2FrameReader, PickedUpMidFrameFindsTheFirstWholeFrame) {
+  // A DATA frame of 100 bytes whose payload holds a fake PING (and, 1 byte into it, what
+  // reads as the header of a DATA frame of 2054 bytes), then real frames.
+  Bytes payload(100, 'p');
+  Bytes fake = test::frame(FrameType::Ping, 0, 0, str("12345678"));
+  std::copy(fake.begin(), fake.end(), payload.begin() + 40);
+  Bytes b = test::cat({test::frame(FrameType::Data, 0, 1, payload),
+                       test::frame(FrameType::Headers, flag::kEndHeaders | flag::kEndStream, 1,
+                                   str("\x88")),
+                       test::frame(FrameType::RstStream, 0, 3, test::be32(8))});
+  FrameReader r(false, 1024);
+  r.start_sync();
+  Collect c;
+  r.feed(ByteView(b).subspan(30), Timestamp{1}, c);  // picked up inside the payload
+  ASSERT_EQ(c.frames.size(), 2u);
+  EXPECT_EQ(c.frames[0].type, static_cast<std::uint8_t>(FrameType::Headers));
+  EXPECT_EQ(c.frames[1].type, static_cast<std::uint8_t>(FrameType::RstStream));
+  EXPECT_EQ(r.skipped_bytes(), 9u + 100u - 30u);
+}
+
+// A gap while searching: frames cannot chain across it, what was held is given up.
+TEST(Http2FrameReader, GapWhileSearchingDropsWhatWasHeld) {
+  FrameReader r(false, 1024);
+  r.start_sync();
+  Collect c;
+  // What reads as the header of a 100-byte DATA frame: undecided, held.
+  const Bytes held = test::frame(FrameType::Data, 0, 1, Bytes(20, 'a'));
+  Bytes undecided(held.begin(), held.end());
+  undecided[2] = 100;
+  r.feed(undecided, Timestamp{1}, c);
+  EXPECT_EQ(r.skipped_bytes(), 0u);
+  EXPECT_GT(r.heap_bytes(), 0);
+  EXPECT_FALSE(r.on_gap(50, Timestamp{2}, c));
+  EXPECT_EQ(r.skipped_bytes(), undecided.size() + 50);
+  r.feed(test::cat({test::frame(FrameType::Ping, 0, 0, str("12345678")),
+                    test::frame(FrameType::Data, flag::kEndStream, 1, str("x"))}),
+         Timestamp{3}, c);
+  ASSERT_EQ(c.frames.size(), 2u);
+  EXPECT_EQ(c.frames[1].payload, "x");
+}
+
+// The search holds at most kSyncWindow bytes, whatever it is fed.
+TEST(Http2FrameReader, SearchIsBounded) {
+  FrameReader r(true, 1024);
+  r.start_sync();
+  Collect c;
+  Bytes junk(1 << 20, 0xff);
+  r.feed(junk, Timestamp{1}, c);
+  EXPECT_TRUE(c.frames.empty());
+  EXPECT_LE(r.heap_bytes(), static_cast<std::int64_t>(kSyncWindow) * 2);
+  EXPECT_GE(r.skipped_bytes(), junk.size() - kFrameHeaderSize);
 }
 
 }  // namespace
