@@ -43,6 +43,11 @@
 #                          deadline, the client cancels its stream after 0.3 s (nginx's
 #                          499, no upstream status): nginx closes its upstream connection,
 #                          and only then does the backend answer (UNAVAILABLE)
+#   gateway-grpc-ids       as gateway-grpc, but the six calls at once all go to one method,
+#                          and nginx sets X-Request-ID ($request_id) on the upstream request
+#                          and on the response to the client: the legs join by request id
+#                          (by timing alone the six would be ambiguous); its log ends with
+#                          id=$request_id
 # nginx's access log ($request_uri $status $upstream_addr $upstream_status; for
 # gateway-grpc also "grpc=" and the backend's grpc-status, from its headers or trailers)
 # is written next to each capture as pcaps/NAME.nginx.log, HAProxy's ("%HM %HU %ST %si:%sp %rc %tsc":
@@ -273,17 +278,18 @@ CFG
 
 # gRPC through nginx: grpcpeer.py's server behind `grpc_pass`, its client in front.
 record_grpc() {
-  local name=$1 deadline=$2 dir=$work/$1
+  local name=$1 extra=$2 calls=$3 dir=$work/$1 logid=""
   mkdir -p "$dir"
+  [[ $extra == *X-Request-ID* ]] && logid=" id=\$request_id"
   nginx_conf "$dir" <<EOF
   log_format gw '\$request_method \$request_uri \$status \$upstream_addr \$upstream_status '
-                'grpc=\$upstream_http_grpc_status\$upstream_trailer_grpc_status';
+                'grpc=\$upstream_http_grpc_status\$upstream_trailer_grpc_status$logid';
   upstream grpcb { server 10.232.1.2:50051; keepalive 4; }
   server {
     listen 10.232.0.2:8080 http2;
     access_log $dir/access.log gw;
     grpc_connect_timeout 1s; grpc_read_timeout 5s; grpc_bind 10.232.0.2;
-    location / { grpc_pass grpc://grpcb; $deadline }
+    location / { grpc_pass grpc://grpcb; $extra }
   }
 EOF
   timeout 120 ip netns exec "$ns_b" $py "$here/pcap-scenarios/grpcpeer.py" serve \
@@ -301,7 +307,7 @@ EOF
   start_dump "$dir"
   sleep 1
   timeout 40 ip netns exec "$ns_c" $py "$here/pcap-scenarios/grpcpeer.py" gateway-calls \
-    --target 10.232.0.2:8080 --stop-file "$dir/stopped" >"$dir/client.log" 2>&1 &
+    --target 10.232.0.2:8080 --stop-file "$dir/stopped" $calls >"$dir/client.log" 2>&1 &
   local client=$!
   for _ in $(seq 200); do [[ -e $dir/stopped.ready ]] && break; sleep 0.1; done
   sleep 2  # the backend's late answer to Slow, then the server stops
@@ -321,7 +327,7 @@ EOF
 
 ((${#names[@]})) || names=(gateway-joined-ids gateway-joined-timing gateway-joined-load
                            gateway-joined-failures gateway-haproxy gateway-grpc
-                           gateway-grpc-cancel)
+                           gateway-grpc-cancel gateway-grpc-ids)
 for n in "${names[@]}"; do
   case $n in
     gateway-joined-ids) record "$n" 1 ;;
@@ -329,8 +335,10 @@ for n in "${names[@]}"; do
     gateway-joined-load) record "$n" load ;;
     gateway-joined-failures) record "$n" failures ;;
     gateway-haproxy) record_haproxy "$n" ;;
-    gateway-grpc) record_grpc "$n" "" ;;
-    gateway-grpc-cancel) record_grpc "$n" "grpc_set_header grpc-timeout \"\";" ;;
+    gateway-grpc) record_grpc "$n" "" "" ;;
+    gateway-grpc-cancel) record_grpc "$n" "grpc_set_header grpc-timeout \"\";" "" ;;
+    gateway-grpc-ids) record_grpc "$n" "grpc_set_header X-Request-ID \$request_id;
+      add_header X-Request-ID \$request_id always;" --one-method ;;
     *) echo "record-gateway-pcaps: unknown capture $n" >&2; exit 2 ;;
   esac
 done

@@ -3,7 +3,7 @@
 
 Usage: grpcpeer.py serve --bind ADDR --port PORT
        grpcpeer.py call --target HOST:PORT CALL
-       grpcpeer.py gateway-calls --target HOST:PORT --stop-file FILE
+       grpcpeer.py gateway-calls --target HOST:PORT --stop-file FILE [--one-method]
 The service offpath.test.Catalog takes and returns raw bytes:
   GetItem      unary: echoes "item:<request>", or NOT_FOUND when the request is "missing"
   ListItems    server streaming: three messages "item-1".."item-3"
@@ -17,7 +17,8 @@ gateway-calls makes, on one channel (one HTTP/2 connection to a gateway), one ca
 after another: GetItem OK; Part1..Part6 at once (six streams in flight); Lookup
 NOT_FOUND; Slow with a 0.3 s deadline (DEADLINE_EXCEEDED); then it creates FILE.ready,
 waits for FILE (the server is stopped by then) and calls Ping (UNAVAILABLE). It exits 0
-when every call ended so, else 1.
+when every call ended so, else 1. With --one-method the six calls at once all go to
+Part1 (the usual gRPC load: one method, many streams).
 """
 
 import argparse
@@ -108,10 +109,11 @@ def gateway_calls(args):
         got = [("GetItem", code_of(lambda: unary("GetItem")(b"lamp", timeout=5)),
                 grpc.StatusCode.OK)]
         with futures.ThreadPoolExecutor(max_workers=6) as pool:
-            calls = {n: pool.submit(code_of, lambda n=n: unary("Part%d" % n)(b"%d" % n,
-                                                                             timeout=5))
+            method = (lambda n: "Part1") if args.one_method else (lambda n: "Part%d" % n)
+            calls = {n: pool.submit(code_of, lambda n=n: unary(method(n))(b"%d" % n,
+                                                                          timeout=5))
                      for n in range(1, 7)}
-            got += [("Part%d" % n, f.result(), grpc.StatusCode.OK) for n, f in calls.items()]
+            got += [(method(n), f.result(), grpc.StatusCode.OK) for n, f in calls.items()]
         got.append(("Lookup", code_of(lambda: unary("Lookup")(b"missing", timeout=5)),
                     grpc.StatusCode.NOT_FOUND))
         got.append(("Slow", code_of(lambda: unary("Slow")(b"x", timeout=0.3)),
@@ -141,6 +143,7 @@ def main():
     g = sub.add_parser("gateway-calls")
     g.add_argument("--target", required=True)
     g.add_argument("--stop-file", required=True)
+    g.add_argument("--one-method", action="store_true")
     args = p.parse_args()
     return {"serve": serve, "call": call, "gateway-calls": gateway_calls}[args.cmd](args)
 

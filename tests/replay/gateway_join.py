@@ -4,7 +4,9 @@ gateway's log is replayed with --workers 1 and --workers N, and each client-leg 
 must agree with the gateway's line for its request.
 
 NAME.nginx.log (method, request URI, status, $upstream_addr, $upstream_status, and for
-gRPC "grpc=" with the backend's grpc-status from its headers or trailers, "-" for none):
+gRPC "grpc=" with the backend's grpc-status from its headers or trailers, "-" for none;
+with "id=$request_id" last, a line is the record whose correlation_id is that id, else
+the record with its method and URI):
   - the same status, and one joined attempt per address nginx tried, in the same order;
   - on each attempt the status nginx logged, or null where nginx logged its own 502/504
     (a refused connect, a reset or close before a whole response head, a timeout) or
@@ -52,6 +54,9 @@ def nginx_log(path):
         method, uri, status, rest = line.split(" ", 3)
         # "$upstream_addr $upstream_status": two comma lists of the same length.
         parts = rest.replace(",", "").split()
+        key = (method, uri)
+        if parts and parts[-1].startswith("id="):
+            key = ("id", parts.pop()[len("id="):])
         grpc = None
         if parts and parts[-1].startswith("grpc="):
             # $upstream_http_grpc_status$upstream_trailer_grpc_status: "-" for each absent.
@@ -59,8 +64,8 @@ def nginx_log(path):
             grpc = int(code) if code else None
         n = len(parts) // 2
         statuses = [None if s == "-" else int(s) for s in parts[n:]]
-        lines[(method, uri)] = {"status": int(status), "addrs": parts[:n],
-                                "statuses": statuses, "grpc": grpc}
+        lines[key] = {"status": int(status), "addrs": parts[:n], "statuses": statuses,
+                      "grpc": grpc}
     return lines
 
 
@@ -124,6 +129,13 @@ def check_haproxy(key, r, want, problems):
                             f"HAProxy {want['term']} says {origin}")
 
 
+def key_of(record, log):
+    """The log line's key for a record: its request id where the log has them."""
+    if any(k[0] == "id" for k in log):
+        return ("id", record.get("correlation_id"))
+    return (record["request"]["method"], record["request"]["uri"])
+
+
 def check(binary, capture, log, check_one, workers):
     problems = []
     records = run(binary, capture, workers)
@@ -131,7 +143,7 @@ def check(binary, capture, log, check_one, workers):
     if len(clients) != len(log):
         problems.append(f"{len(clients)} client-leg records, the gateway logged {len(log)}")
     for r in clients:
-        key = (r["request"]["method"], r["request"]["uri"])
+        key = key_of(r, log)
         if key not in log:
             problems.append(f"{key}: not in the gateway's log")
             continue
@@ -147,8 +159,7 @@ def check(binary, capture, log, check_one, workers):
                               str(workers)], capture_output=True, timeout=120).stderr.decode()
     if f"joined_upstream={joined} " not in summary:
         problems.append(f"summary does not count the {joined} joined attempts")
-    if alone and any(a["request"] is not None and (a["request"]["method"], a["request"]["uri"])
-                     in log for a in alone):
+    if alone and any(a["request"] is not None and key_of(a, log) in log for a in alone):
         problems.append(f"{len(alone)} upstream-leg records published alone")
     for r in run(binary, capture, workers, "kong"):
         if "upstream_uri" not in r:
