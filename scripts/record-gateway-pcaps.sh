@@ -27,15 +27,37 @@
 #                          sent to the second server), a backend whose only server is down
 #                          (its health check is refused every 300 ms: 503, no connection),
 #                          a reset in the status line (502) and the 1 s server timeout (504)
-# nginx's access log ($request_uri $status $upstream_addr $upstream_status) is written
-# next to each capture as pcaps/NAME.nginx.log, HAProxy's ("%HM %HU %ST %si:%sp %rc %tsc":
+#   gateway-grpc           gRPC through nginx, HTTP/2 in cleartext on both legs: a
+#                          python3-grpcio client (scripts/pcap-scenarios/grpcpeer.py
+#                          gateway-calls, one connection) -> nginx `listen ... http2`,
+#                          `grpc_pass` to a keep-alive pool -> a python3-grpcio server on
+#                          10.232.1.2:50051. No request id: the legs join by timing, method
+#                          and path. A call that succeeds, six at once (six streams in
+#                          flight), a NOT_FOUND in the backend's trailers-only answer, a
+#                          0.3 s deadline on a 2 s call, then, the server stopped, a call
+#                          nginx answers with its own 502 after a refused connect. nginx
+#                          passes grpc-timeout on: the backend answers DEADLINE_EXCEEDED
+#                          itself, at about the time the client cancels (either may come
+#                          first: nginx then logs the backend's 200 or its own 499)
+#   gateway-grpc-cancel    the same, but nginx drops grpc-timeout: the backend knows no
+#                          deadline, the client cancels its stream after 0.3 s (nginx's
+#                          499, no upstream status): nginx closes its upstream connection,
+#                          and only then does the backend answer (UNAVAILABLE)
+#   gateway-grpc-ids       as gateway-grpc, but the six calls at once all go to one method,
+#                          and nginx sets X-Request-ID ($request_id) on the upstream request
+#                          and on the response to the client: the legs join by request id
+#                          (by timing alone the six would be ambiguous); its log ends with
+#                          id=$request_id
+# nginx's access log ($request_uri $status $upstream_addr $upstream_status; for
+# gateway-grpc also "grpc=" and the backend's grpc-status, from its headers or trailers)
+# is written next to each capture as pcaps/NAME.nginx.log, HAProxy's ("%HM %HU %ST %si:%sp %rc %tsc":
 # the last server tried, the retries, the termination state) as pcaps/NAME.haproxy.log,
 # to check the joined records against.
 # The expected files are written by hand from offpath's output checked against that log
 # (see pcaps/README.md); this script only records.
 #
 # Usage: scripts/record-gateway-pcaps.sh [NAME...]
-#   (as root; needs nginx, haproxy, tcpdump, curl)
+#   (as root; needs nginx, haproxy, tcpdump, curl; gateway-grpc python3-grpcio)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -128,14 +150,11 @@ start_dump() {
   pids+=($dump_pid)
 }
 
-record() {
-  local name=$1 ids=$2 dir=$work/$1
-  mkdir -p "$dir"
-  local idconf=""
-  if [[ $ids == 1 ]]; then
-    idconf="proxy_set_header X-Request-ID \$request_id; add_header X-Request-ID \$request_id always;"
-  fi
-  cat >"$dir/nginx.conf" <<EOF
+# nginx_conf DIR < HTTP: DIR/nginx.conf, one worker with its files in DIR, and the
+# http block's directives from stdin.
+nginx_conf() {
+  local dir=$1
+  { cat <<EOF
 worker_processes 1;
 pid $dir/nginx.pid;
 error_log $dir/error.log;
@@ -143,6 +162,20 @@ events { worker_connections 64; }
 http {
   client_body_temp_path $dir/body; proxy_temp_path $dir/proxy;
   fastcgi_temp_path $dir/fastcgi; uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
+EOF
+    cat
+    echo "}"
+  } >"$dir/nginx.conf"
+}
+
+record() {
+  local name=$1 ids=$2 dir=$work/$1
+  mkdir -p "$dir"
+  local idconf=""
+  if [[ $ids == 1 ]]; then
+    idconf="proxy_set_header X-Request-ID \$request_id; add_header X-Request-ID \$request_id always;"
+  fi
+  nginx_conf "$dir" <<EOF
   log_format gw '\$request_method \$request_uri \$status \$upstream_addr \$upstream_status';
   upstream ok { server 10.232.1.2:8081; }
   upstream down { server 10.232.1.2:8089; }
@@ -157,7 +190,6 @@ http {
     location /retry/ { proxy_pass http://retry; proxy_next_upstream error; }
     location / { proxy_pass http://ok; }
   }
-}
 EOF
   timeout 120 ip netns exec "$ns_g" nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" \
     -g 'daemon off;' &
@@ -244,8 +276,58 @@ CFG
   echo "record-gateway-pcaps: $name: $(wc -l <"$dir/haproxy.log") requests" >&2
 }
 
+# gRPC through nginx: grpcpeer.py's server behind `grpc_pass`, its client in front.
+record_grpc() {
+  local name=$1 extra=$2 calls=$3 dir=$work/$1 logid=""
+  mkdir -p "$dir"
+  [[ $extra == *X-Request-ID* ]] && logid=" id=\$request_id"
+  nginx_conf "$dir" <<EOF
+  log_format gw '\$request_method \$request_uri \$status \$upstream_addr \$upstream_status '
+                'grpc=\$upstream_http_grpc_status\$upstream_trailer_grpc_status$logid';
+  upstream grpcb { server 10.232.1.2:50051; keepalive 4; }
+  server {
+    listen 10.232.0.2:8080 http2;
+    access_log $dir/access.log gw;
+    grpc_connect_timeout 1s; grpc_read_timeout 5s; grpc_bind 10.232.0.2;
+    location / { grpc_pass grpc://grpcb; $extra }
+  }
+EOF
+  timeout 120 ip netns exec "$ns_b" $py "$here/pcap-scenarios/grpcpeer.py" serve \
+    --bind 10.232.1.2 --port 50051 &
+  local server=$!
+  pids+=($server)
+  timeout 120 ip netns exec "$ns_g" nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" \
+    -g 'daemon off;' &
+  local nginx=$!
+  pids+=($nginx)
+  for _ in $(seq 50); do
+    ip netns exec "$ns_b" ss -ltn | grep -q 10.232.1.2:50051 && break
+    sleep 0.1
+  done
+  start_dump "$dir"
+  sleep 1
+  timeout 40 ip netns exec "$ns_c" $py "$here/pcap-scenarios/grpcpeer.py" gateway-calls \
+    --target 10.232.0.2:8080 --stop-file "$dir/stopped" $calls >"$dir/client.log" 2>&1 &
+  local client=$!
+  for _ in $(seq 200); do [[ -e $dir/stopped.ready ]] && break; sleep 0.1; done
+  sleep 2  # the backend's late answer to Slow, then the server stops
+  kill "$server"; wait "$server" 2>/dev/null || true
+  touch "$dir/stopped"
+  local rc=0
+  wait "$client" || rc=$?
+  cat "$dir/client.log" >&2
+  ((rc == 0)) || { echo "record-gateway-pcaps: $name: a call did not end as expected" >&2; exit 1; }
+  sleep 1
+  kill "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
+  kill "$nginx"; wait "$nginx" 2>/dev/null || true
+  cp "$dir/cap.pcap" "$out/$name.pcap"
+  cp "$dir/access.log" "$out/$name.nginx.log"
+  echo "record-gateway-pcaps: $name: $(wc -l <"$dir/access.log") requests" >&2
+}
+
 ((${#names[@]})) || names=(gateway-joined-ids gateway-joined-timing gateway-joined-load
-                           gateway-joined-failures gateway-haproxy)
+                           gateway-joined-failures gateway-haproxy gateway-grpc
+                           gateway-grpc-cancel gateway-grpc-ids)
 for n in "${names[@]}"; do
   case $n in
     gateway-joined-ids) record "$n" 1 ;;
@@ -253,6 +335,10 @@ for n in "${names[@]}"; do
     gateway-joined-load) record "$n" load ;;
     gateway-joined-failures) record "$n" failures ;;
     gateway-haproxy) record_haproxy "$n" ;;
+    gateway-grpc) record_grpc "$n" "" "" ;;
+    gateway-grpc-cancel) record_grpc "$n" "grpc_set_header grpc-timeout \"\";" "" ;;
+    gateway-grpc-ids) record_grpc "$n" "grpc_set_header X-Request-ID \$request_id;
+      add_header X-Request-ID \$request_id always;" --one-method ;;
     *) echo "record-gateway-pcaps: unknown capture $n" >&2; exit 2 ;;
   esac
 done

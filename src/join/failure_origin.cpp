@@ -4,16 +4,22 @@ namespace offpath {
 
 bool unanswered(const UpstreamTry& attempt) { return attempt.status == 0; }
 
+bool client_went_away(const Exchange& client) {
+  if (client.response) return false;
+  if (client.outcome == Outcome::ConnectionClosed || client.outcome == Outcome::ConnectionReset) {
+    return true;
+  }
+  // The HTTP/2 session names the side that sent the stream's first RST_STREAM.
+  return client.outcome == Outcome::StreamReset && client.error_detail.ends_with(" from client");
+}
+
 FailureOrigin failure_origin(const Exchange& client, const std::vector<UpstreamTry>& tries,
                              bool failed_status) {
   const int status = client.response ? client.response->status : 0;
   if (status == 0) {
     // No response: the client closed or reset first (a capture that ended or a timeout
     // says nothing about who gave up).
-    if (client.outcome == Outcome::ConnectionClosed || client.outcome == Outcome::ConnectionReset) {
-      return FailureOrigin::Client;
-    }
-    return FailureOrigin::None;
+    return client_went_away(client) ? FailureOrigin::Client : FailureOrigin::None;
   }
   if (status == 499) return FailureOrigin::Client;
   if (!failed_status) return FailureOrigin::None;

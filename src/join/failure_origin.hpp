@@ -22,6 +22,10 @@ namespace offpath {
 // closed without a status line.
 bool unanswered(const UpstreamTry& attempt);
 
+// The client went away before any response: it closed or reset its connection, or (HTTP/2)
+// reset its stream (a gRPC client whose deadline passed cancels the call: nginx's 499).
+bool client_went_away(const Exchange& client);
+
 // `failed_status`: the client exchange's status counts as a failure (classification).
 FailureOrigin failure_origin(const Exchange& client, const std::vector<UpstreamTry>& tries,
                              bool failed_status);

@@ -1,5 +1,7 @@
 #include "join/join_evidence.hpp"
 
+#include "join/failure_origin.hpp"
+
 namespace offpath {
 namespace {
 
@@ -41,7 +43,9 @@ std::string_view request_id(const Exchange& ex, std::string_view join_header) {
 }
 
 bool answered_late(const Exchange& client, const Exchange& up) {
-  return client.response && up.response && client.response->first_byte < up.response->first_byte;
+  if (!up.response) return false;
+  if (!client.response) return client_went_away(client);
+  return client.response->first_byte < up.response->first_byte;
 }
 
 bool timing_fits(const Exchange& client, const Exchange& up) {

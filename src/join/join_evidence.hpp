@@ -30,7 +30,10 @@ std::string_view request_id(const Exchange& ex, std::string_view join_header);
 // after the request fits.
 bool timing_fits(const Exchange& client, const Exchange& up);
 // `up` got its response only after `client`'s response started: a gateway needs the
-// backend's status line before it answers, so for the gateway it went unanswered.
+// backend's status line before it answers, so for the gateway it went unanswered. So did
+// an answer to a client that went away without any response (failure_origin.hpp): a
+// gateway passes a response head on as it comes, so it came after the client left
+// (nginx logs 499 and no upstream status).
 bool answered_late(const Exchange& client, const Exchange& up);
 
 // Prefix swaps a gateway applies to request targets: "/api" -> "/v1" turns "/api/x" into

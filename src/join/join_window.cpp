@@ -25,10 +25,13 @@ UpstreamTry try_of(const Exchange& client, const Exchange& up) {
   t.start = up.start();
   t.end = up.end();
   if (answered_late(client, up)) {
-    // The gateway had given up: for it the attempt timed out unanswered.
+    // The gateway had given up: for it the attempt timed out unanswered (or, the client
+    // gone without a response, went unanswered: the attempt keeps its own outcome).
     t.status = 0;
-    t.outcome = Outcome::Timeout;
-    t.end = client.response->first_byte;
+    if (client.response) {
+      t.outcome = Outcome::Timeout;
+      t.end = client.response->first_byte;
+    }
   } else if (up.request && up.response) {
     t.latency_ms = latency_ms(up);
     t.ttfb_ms = millis_between(up.request->first_byte, up.response->first_byte);

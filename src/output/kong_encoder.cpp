@@ -68,12 +68,15 @@ void KongEncoder::encode(const Exchange& ex, const Classification& c, std::strin
   }
   // Joined (gateway view): what the last attempt requested from which backend, as Kong's
   // upstream_uri (the target) and service, and the two together as upstream_url; an
-  // attempt that never connected sent no target.
+  // attempt that never connected sent no target. A gRPC call went to a gRPC service:
+  // Kong's protocol "grpc", and its upstream URL's scheme.
   if (ex.gateway && !ex.gateway->tries.empty()) {
     const UpstreamTry& last = ex.gateway->tries.back();
+    const std::string_view protocol = ex.grpc ? "grpc" : "http";
     if (!last.uri.empty()) {
       w.field("upstream_uri", last.uri);
-      scratch_ = "http://";
+      scratch_ = protocol;
+      scratch_ += "://";
       scratch_ += last.addr.to_string();
       scratch_ += last.uri;
       w.field("upstream_url", scratch_);
@@ -83,7 +86,7 @@ void KongEncoder::encode(const Exchange& ex, const Classification& c, std::strin
     scratch_ = last.addr.addr.to_string();
     w.field("host", scratch_);
     w.field("port", static_cast<int>(last.addr.port));
-    w.field("protocol", "http");
+    w.field("protocol", protocol);
     w.end_object();
   }
   w.end_object();

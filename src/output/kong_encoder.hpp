@@ -1,7 +1,9 @@
 // KongEncoder (--format kong): the entry of Kong's request-response logger plugin, so
 // that its consumers read offpath's records unchanged: id, type, timestamp,
 // request{url, method, headers, body}, response{status_code, headers, body}. An exchange
-// without a response has "response": null. See docs/record-format.md.
+// without a response has "response": null. A joined client leg (gateway view) adds
+// upstream_uri, upstream_url and service (protocol "grpc" for a gRPC call). See
+// docs/record-format.md.
 // Each worker owns one.
 #pragma once
 

@@ -71,6 +71,15 @@ void OpenRestyEncoder::encode(const Exchange& ex, const Classification& c, std::
   w.end_object();
   w.key("status");
   if (ex.response && ex.response->status > 0) w.number(ex.response->status); else w.null();
+  // HTTP/1.x records keep the logger's shape; an HTTP/2 one says so, and a gRPC one
+  // carries the status that made it fail behind an HTTP 200.
+  const HttpMessage* first = req != nullptr ? req : (ex.response ? &*ex.response : nullptr);
+  if (first != nullptr && first->version_major == 2) w.field("server_protocol", "HTTP/2.0");
+  if (ex.grpc) {
+    w.key("grpc_status");
+    if (ex.grpc->status >= 0) w.number(ex.grpc->status); else w.null();
+    w.field("grpc_message", std::string_view(ex.grpc->message));
+  }
   w.end_object();
 }
 

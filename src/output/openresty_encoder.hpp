@@ -2,7 +2,9 @@
 // logger, so that its consumers read offpath's records unchanged: timestamp,
 // iso_timestamp, error_type, client_ip, request_method, request_uri, request_path,
 // query_string, request_body, user_agent, referer, upstream_addr, server_name, log_type,
-// request_headers; plus status (the final status, or null). See docs/record-format.md.
+// request_headers; plus status (the final status, or null), and for HTTP/2 exchanges
+// server_protocol ("HTTP/2.0", nginx's $server_protocol) and for gRPC ones grpc_status
+// and grpc_message (a failure behind an HTTP 200). See docs/record-format.md.
 // Each worker owns one.
 #pragma once
 

@@ -75,6 +75,9 @@ R = "reset-connection"  # 0: 200, 1: reset (same connection), 2: reset (another 
 FAILED_S = [(0, "client_error"), (1, "server_error")]
 FAILED_R = [(1, "backend_unavailable"), (2, "backend_unavailable")]
 ALL_R = [(0, None)] + FAILED_R
+G = "gateway-grpc"
+FAILED_G = [(7, "client_error"), (8, "backend_unavailable"), (9, "backend_unavailable")]
+ALL_G = [(i, None) for i in range(7)] + FAILED_G
 CASES = [
     # --- default classification, no filter
     ("no flags: the failed ones", S, [], FAILED_S),
@@ -160,6 +163,41 @@ CASES = [
     ("--port list", "nginx-502", ["--publish", "all", "--port", "8080,80"], [(0, None), (1, "backend_unavailable")]),
     ("--port not matching", "keepalive-get", ["--publish", "all", "--port", "80"], []),
     ("-f AND --port", "keepalive-get", ["--publish", "all", "-f", "host 10.231.0.2", "--port", "80"], []),
+    # --- HTTP/2 and gRPC (gateway-grpc, client legs through nginx: 0 GetItem, 1-6 Part2,
+    # Part1, Part4, Part3, Part6, Part5 (six streams at once), 7 Lookup NOT_FOUND and
+    # 8 Slow DEADLINE_EXCEEDED behind a 200, 9 Ping nginx's 502; h2c-nginx: 3 a 404)
+    ("h2: no flags: the failed ones", G, [], FAILED_G),
+    ("h2: --status 200 keeps gRPC failures behind a 200", G, ["--status", "200"], FAILED_G[:2]),
+    ("h2: --status 5xx", G, ["--status", "5xx"], FAILED_G[2:]),
+    ("h2: --status 2xx, --publish all", G, ["--publish", "all", "--status", "2xx"], ALL_G[:9]),
+    ("h2: --grpc-failed-codes by name", G,
+     ["--grpc-failed-codes", "UNAVAILABLE,deadline_exceeded"], FAILED_G[1:]),
+    ("h2: --grpc-failed-codes by number", G, ["--grpc-failed-codes", "5"],
+     [FAILED_G[0], FAILED_G[2]]),
+    ("h2: --grpc-failed-codes none", G, ["--grpc-failed-codes", "none"], FAILED_G[2:]),
+    ("h2: --grpc-failed-codes none, --publish all", G,
+     ["--publish", "all", "--grpc-failed-codes", "none"], ALL_G[:7] + [(7, None), (8, None)]
+     + FAILED_G[2:]),
+    ("h2: --failed-status leaves gRPC codes alone", G, ["--failed-status", "500"], FAILED_G[:2]),
+    ("h2: --method POST", G, ["--publish", "all", "--method", "POST"], ALL_G),
+    ("h2: --method GET", G, ["--publish", "all", "--method", "GET"], []),
+    ("h2: --path glob on gRPC methods", G,
+     ["--publish", "all", "--path", "/offpath.test.Catalog/Part*"], ALL_G[1:7]),
+    ("h2: --path-regex", G, ["--path-regex", "/(Lookup|Ping)$"], [FAILED_G[0], FAILED_G[2]]),
+    ("h2: --host from :authority", G, ["--publish", "all", "--host", "10.232.0.2"], ALL_G),
+    ("h2: --header on a gRPC request", G,
+     ["--publish", "all", "--header", "content-type=application/grpc", "--path", "/*/Ping"],
+     ALL_G[9:]),
+    ("h2: --header value in the response trailers", G,
+     ["--publish", "all", "--header", "grpc-status=0"], ALL_G[:7]),
+    ("h2: --header value in a trailers-only response", G,
+     ["--publish", "all", "--header", "grpc-status=5"], ALL_G[7:8]),
+    ("h2: --status AND --method AND --path", G,
+     ["--status", "200", "--method", "POST", "--path", "/offpath.test.Catalog/Slow"],
+     FAILED_G[1:2]),
+    ("h2c: --status 404", "h2c-nginx", ["--status", "404"], [(3, "client_error")]),
+    ("h2c: --path, --publish all", "h2c-nginx", ["--publish", "all", "--path", "/api"],
+     [(1, None)]),
     # --- connect failures: nothing without the flag
     ("connect-refused without --connect-failures", "connect-refused", ["--publish", "all"], []),
     ("connect-timeout without --connect-failures", "connect-timeout", ["--publish", "all"], []),

@@ -3,11 +3,18 @@
 gateway's log is replayed with --workers 1 and --workers N, and each client-leg record
 must agree with the gateway's line for its request.
 
-NAME.nginx.log (method, request URI, status, $upstream_addr, $upstream_status):
+NAME.nginx.log (method, request URI, status, $upstream_addr, $upstream_status, and for
+gRPC "grpc=" with the backend's grpc-status from its headers or trailers, "-" for none;
+with "id=$request_id" last, a line is the record whose correlation_id is that id, else
+the record with its method and URI):
   - the same status, and one joined attempt per address nginx tried, in the same order;
   - on each attempt the status nginx logged, or null where nginx logged its own 502/504
     (a refused connect, a reset or close before a whole response head, a timeout) or
     none at all ("-": the client went away first, 499);
+  - where the backend sent a grpc-status, the record's grpc.status is that one, and a
+    failed one behind an HTTP 200 is the backend's doing (failure_origin `upstream`);
+    a 5xx after attempts that were all refused or timed out is nginx's own
+    (failure_origin `gateway`);
 NAME.haproxy.log ("%HM %HU %ST %si:%sp %rc %tsc": HAProxy logs only the last server):
   - the same status; the last attempt's address is the server HAProxy names, and
     `attempts` is its retry count + 1; no attempt when it names none (<NOSRV>);
@@ -17,7 +24,8 @@ NAME.haproxy.log ("%HM %HU %ST %si:%sp %rc %tsc": HAProxy logs only the last ser
     a status the server sent (--);
 and for both:
   - with --format kong, upstream_uri is the client's target or its /api/ -> /v1/ swap
-    (the attempt joined is the one the gateway made for this very request);
+    (the attempt joined is the one the gateway made for this very request), and the
+    service's protocol and upstream_url's scheme are grpc for a gRPC call, else http;
   - no upstream-leg record is published for an attempt that was joined, and the summary
     counts the joined attempts.
 Usage: gateway_join.py --bin offpath --dir pcaps [--workers N]
@@ -46,10 +54,18 @@ def nginx_log(path):
         method, uri, status, rest = line.split(" ", 3)
         # "$upstream_addr $upstream_status": two comma lists of the same length.
         parts = rest.replace(",", "").split()
+        key = (method, uri)
+        if parts and parts[-1].startswith("id="):
+            key = ("id", parts.pop()[len("id="):])
+        grpc = None
+        if parts and parts[-1].startswith("grpc="):
+            # $upstream_http_grpc_status$upstream_trailer_grpc_status: "-" for each absent.
+            code = parts.pop()[len("grpc="):].replace("-", "")
+            grpc = int(code) if code else None
         n = len(parts) // 2
         statuses = [None if s == "-" else int(s) for s in parts[n:]]
-        lines[(method, uri)] = {"status": int(status), "addrs": parts[:n],
-                                "statuses": statuses}
+        lines[key] = {"status": int(status), "addrs": parts[:n], "statuses": statuses,
+                      "grpc": grpc}
     return lines
 
 
@@ -76,6 +92,19 @@ def check_nginx(key, r, want, problems):
             problems.append(f"{key}: try {t['addr']} status {t['status']}, nginx {s}")
     if r["upstream"] and r["upstream"]["attempts"] != len(want["addrs"]):
         problems.append(f"{key}: attempts {r['upstream']['attempts']}")
+    grpc = (r.get("grpc") or {}).get("status")
+    if want["grpc"] is not None:
+        if grpc != want["grpc"]:
+            problems.append(f"{key}: grpc.status {grpc}, the backend sent {want['grpc']}")
+        if want["grpc"] != 0 and want["status"] == 200 and r.get("failure_origin") != "upstream":
+            problems.append(f"{key}: failure_origin {r.get('failure_origin')} for the "
+                            f"backend's grpc-status {want['grpc']}")
+    elif (want["status"] >= 500 and tries and r.get("failure_origin") != "gateway" and
+          all(t["outcome"] in ("connection_refused", "connect_timeout", "timeout")
+              for t in tries)):
+        # No backend answered (a refused connect, a timeout): nginx's own 502/504.
+        problems.append(f"{key}: failure_origin {r.get('failure_origin')} for nginx's "
+                        f"own {want['status']}")
 
 
 def check_haproxy(key, r, want, problems):
@@ -100,6 +129,13 @@ def check_haproxy(key, r, want, problems):
                             f"HAProxy {want['term']} says {origin}")
 
 
+def key_of(record, log):
+    """The log line's key for a record: its request id where the log has them."""
+    if any(k[0] == "id" for k in log):
+        return ("id", record.get("correlation_id"))
+    return (record["request"]["method"], record["request"]["uri"])
+
+
 def check(binary, capture, log, check_one, workers):
     problems = []
     records = run(binary, capture, workers)
@@ -107,7 +143,7 @@ def check(binary, capture, log, check_one, workers):
     if len(clients) != len(log):
         problems.append(f"{len(clients)} client-leg records, the gateway logged {len(log)}")
     for r in clients:
-        key = (r["request"]["method"], r["request"]["uri"])
+        key = key_of(r, log)
         if key not in log:
             problems.append(f"{key}: not in the gateway's log")
             continue
@@ -123,8 +159,7 @@ def check(binary, capture, log, check_one, workers):
                               str(workers)], capture_output=True, timeout=120).stderr.decode()
     if f"joined_upstream={joined} " not in summary:
         problems.append(f"summary does not count the {joined} joined attempts")
-    if alone and any(a["request"] is not None and (a["request"]["method"], a["request"]["uri"])
-                     in log for a in alone):
+    if alone and any(a["request"] is not None and key_of(a, log) in log for a in alone):
         problems.append(f"{len(alone)} upstream-leg records published alone")
     for r in run(binary, capture, workers, "kong"):
         if "upstream_uri" not in r:
@@ -133,6 +168,11 @@ def check(binary, capture, log, check_one, workers):
         target = target[target.index("/"):] if "/" in target else "/"
         if r["upstream_uri"] not in (target, target.replace("/api/", "/v1/", 1)):
             problems.append(f"kong: {target} joined to {r['upstream_uri']}")
+        # A gRPC call went to a gRPC service.
+        grpc = r["request"]["headers"].get("content-type", "").startswith("application/grpc")
+        scheme = "grpc" if grpc else "http"
+        if r["service"]["protocol"] != scheme or not r["upstream_url"].startswith(scheme + "://"):
+            problems.append(f"kong: {target}: {r['upstream_url']} {r['service']}, not {scheme}")
     return problems, len(clients)
 
 

@@ -21,6 +21,9 @@ Scenarios:
   ledger     the outage run with a coverage ledger on its own topic: the records' sums
              of delivered + spooled + dropped + failed equal their sum of published,
              which equals the exchanges the consumer read
+  http2      recorded HTTP/2 and gRPC captures (gateway-grpc, h2c-h2load, grpc-deadline):
+             every record once, keyed by connection, gRPC failures behind a 200 on the
+             failed topic, and --format openresty records as printed
 """
 import argparse
 import collections
@@ -257,6 +260,34 @@ def split_pcap(path, parts):
     return header, [b"".join(records[i:i + size]) for i in range(0, len(records), size)]
 
 
+def deliver_checked(env, mock, pcap, topic, failed_topic):
+    """Replays `pcap` into `topic` (lz4, read back with kcat) and its failed exchanges
+    also into `failed_topic`: every record once, the counters balanced. Returns the
+    expected records, the failed ones, the messages read and the base command."""
+    name = os.path.basename(pcap)
+    expected = env.expected(pcap)
+    expected_failed = env.expected(pcap, "failed")
+    mock.cmd("topic %s 4" % topic)
+    mock.cmd("topic %s 2" % failed_topic)
+    base = ["-r", pcap, "--publish", "all", "--workers", "1", "-b", mock.bootstrap,
+            "--exit-on-broker-error"]
+    proc = env.run(base + ["-t", topic, "--failed-topic", failed_topic])
+    check(proc.returncode == 0, "%s: offpath exited %d: %s" %
+          (name, proc.returncode, proc.stderr[-2000:]))
+    c = kafka_counters(proc.stderr)
+    check(c["records"] == len(expected), "%s: records=%d, %d exchanges" %
+          (name, c["records"], len(expected)))
+    check(c["messages"] == len(expected) + len(expected_failed) and
+          c["delivered"] == c["messages"] and
+          c["failed"] + c["dropped"] + c["spool_pending"] + c["in_flight"] == 0,
+          "%s: counters %r" % (name, c))
+    msgs = consume_kcat(mock.bootstrap, topic)
+    check_messages(expected, msgs, name + " (kcat)")
+    check_messages(expected_failed, consume_kcat(mock.bootstrap, failed_topic),
+                   name + " failed topic (kcat)")
+    return expected, expected_failed, msgs, base
+
+
 # ---- scenarios ----
 
 def scenario_deliver(env, mock):
@@ -272,27 +303,8 @@ def scenario_deliver(env, mock):
     all_expected = []
     for n, pcap in enumerate(captures):
         name = os.path.basename(pcap)
-        expected = env.expected(pcap)
-        expected_failed = env.expected(pcap, "failed")
-        topic, failed_topic = "all-%d" % n, "failed-%d" % n
-        mock.cmd("topic %s 4" % topic)
-        mock.cmd("topic %s 2" % failed_topic)
-        base = ["-r", pcap, "--publish", "all", "--workers", "1", "-b", mock.bootstrap,
-                "--exit-on-broker-error"]
         # Default properties (lz4), read back with kcat.
-        proc = env.run(base + ["-t", topic, "--failed-topic", failed_topic])
-        check(proc.returncode == 0, "%s: offpath exited %d: %s" %
-              (name, proc.returncode, proc.stderr[-2000:]))
-        c = kafka_counters(proc.stderr)
-        check(c["records"] == len(expected), "%s: records=%d, %d exchanges" %
-              (name, c["records"], len(expected)))
-        check(c["messages"] == len(expected) + len(expected_failed) and
-              c["delivered"] == c["messages"] and
-              c["failed"] + c["dropped"] + c["spool_pending"] + c["in_flight"] == 0,
-              "%s: counters %r" % (name, c))
-        check_messages(expected, consume_kcat(mock.bootstrap, topic), name + " (kcat)")
-        check_messages(expected_failed, consume_kcat(mock.bootstrap, failed_topic),
-                       name + " failed topic (kcat)")
+        expected, _, _, base = deliver_checked(env, mock, pcap, "all-%d" % n, "failed-%d" % n)
         proc = env.run(base + ["-t", "py"] + py_extra)
         check(proc.returncode == 0, "%s: offpath -t py exited %d: %s" %
               (name, proc.returncode, proc.stderr[-2000:]))
@@ -505,9 +517,56 @@ def scenario_spoolfull(env, mock):
           (len(expected), dropped, pending))
 
 
+def scenario_http2(env, mock):
+    """HTTP/2 and gRPC records go through Kafka as HTTP/1.x ones do: recorded h2c and
+    gRPC captures (a gateway with h2c on both legs, 200 streams on two connections, a
+    reset stream), every record once, keyed by its connection, the failed topic holding
+    the gRPC failures behind a 200; and --format openresty records likewise."""
+    check(env.pcaps and os.path.isdir(env.pcaps), "http2 needs the bundled captures")
+    names = ["gateway-grpc", "h2c-h2load", "grpc-deadline"]
+    mock.cmd("topic h2py 3")
+    py_extra = [] if python_has_lz4() else ["-X", "compression.type=gzip"]
+    all_expected, records, outcomes = [], 0, collections.Counter()
+    for n, name in enumerate(names):
+        pcap = os.path.join(env.pcaps, name + ".pcap")
+        expected, expected_failed, msgs, base = deliver_checked(env, mock, pcap, "h2-%d" % n,
+                                                                "h2-failed-%d" % n)
+        check(all(json.loads(v)["request"]["version"] == "2" for v in expected),
+              "%s: not all HTTP/2 records" % name)
+        outcomes.update(m["headers"]["outcome"] for m in msgs)
+        proc = env.run(base + ["-t", "h2py"] + py_extra)
+        check(proc.returncode == 0, "%s: offpath -t h2py exited %d" % (name, proc.returncode))
+        all_expected += expected
+        records += len(expected)
+        if name == "gateway-grpc":
+            # The gRPC failures behind a 200 are on the failed topic, with the gateway view.
+            failed = [json.loads(v) for v in expected_failed]
+            behind_200 = [r for r in failed if r["response"] and r["response"]["status"] == 200]
+            check(len(behind_200) == 2 and all(r["grpc"]["status"] not in (None, 0) and
+                                               r["upstream"]["status"] == 200
+                                               for r in behind_200),
+                  "gateway-grpc: failed topic %r" % [(r["request"]["uri"], r["grpc"])
+                                                     for r in failed])
+            # The same exchanges in the OpenResty logger's shape.
+            mock.cmd("topic h2-openresty 2")
+            want = env.run(["-r", pcap, "--publish", "all", "--workers", "1", "-q",
+                            "--format", "openresty"]).stdout.splitlines()
+            want = [v for v in want if "offpath/coverage/1" not in v]
+            proc = env.run(base + ["-t", "h2-openresty", "--format", "openresty"])
+            check(proc.returncode == 0, "openresty: offpath exited %d" % proc.returncode)
+            got = [m["value"] for m in consume_kcat(mock.bootstrap, "h2-openresty")]
+            check(collections.Counter(got) == collections.Counter(want) and
+                  all('"server_protocol":"HTTP/2.0"' in v and '"grpc_status":' in v for v in got),
+                  "openresty through Kafka: %d read, %d expected" % (len(got), len(want)))
+    check(outcomes["stream_reset"] >= 2, "outcome headers %r" % outcomes)
+    check_messages(all_expected, consume_python(mock.bootstrap, "h2py"), "http2 (python3-kafka)")
+    print("http2: %d captures, %d HTTP/2 exchanges (outcomes %s), each read back once by kcat "
+          "and python3-kafka" % (len(names), records, dict(outcomes)))
+
+
 SCENARIOS = {"deliver": scenario_deliver, "outage": scenario_outage,
              "restart": scenario_restart, "spoolfull": scenario_spoolfull,
-             "ledger": scenario_ledger}
+             "ledger": scenario_ledger, "http2": scenario_http2}
 
 
 def main():

@@ -50,6 +50,21 @@ TEST(FailureOrigin, Table) {
   EXPECT_EQ(failure_origin(ended, {}, true), FailureOrigin::None);
 }
 
+TEST(FailureOrigin, AnHttp2ClientThatResetItsStreamWentAway) {
+  // A gRPC client whose deadline passed cancels the call (nginx's 499).
+  Exchange cancelled = client_leg(1, {.status = 0, .outcome = Outcome::StreamReset});
+  cancelled.error_detail = "RST_STREAM CANCEL from client";
+  EXPECT_TRUE(client_went_away(cancelled));
+  EXPECT_EQ(failure_origin(cancelled, {attempt(0)}, true), FailureOrigin::Client);
+  // The gateway reset the stream: the client did not go away.
+  Exchange reset = cancelled;
+  reset.error_detail = "RST_STREAM INTERNAL_ERROR from server";
+  EXPECT_FALSE(client_went_away(reset));
+  EXPECT_EQ(failure_origin(reset, {}, true), FailureOrigin::None);
+  // A response came before the client reset: the client saw it.
+  EXPECT_FALSE(client_went_away(client_leg(1, {.status = 200, .outcome = Outcome::StreamReset})));
+}
+
 TEST(FailureOrigin, UnansweredMeansNoStatusLine) {
   EXPECT_TRUE(unanswered(attempt(0, Outcome::ConnectionRefused)));
   EXPECT_TRUE(unanswered(attempt(0, Outcome::Timeout)));

@@ -58,6 +58,24 @@ TEST(Timing, AClientThatWentAwayFitsAnyAttemptAfterItsRequest) {
   EXPECT_FALSE(timing_fits(gone, upstream_leg(2, {.req_start = 1, .req_end = 4})));
 }
 
+TEST(Timing, AnAnswerAfterTheClientWentAwayCameTooLate) {
+  // The client cancelled its HTTP/2 stream without a response: whatever the backend
+  // answered, the gateway had nobody to pass it to.
+  Exchange cancelled = client_leg(1, {.status = 0, .req_start = 0, .req_end = 2,
+                                      .outcome = Outcome::StreamReset});
+  cancelled.error_detail = "RST_STREAM CANCEL from client";
+  const Exchange answered = upstream_leg(2, {.req_start = 3, .req_end = 4, .resp_start = 300,
+                                             .resp_end = 301});
+  EXPECT_TRUE(timing_fits(cancelled, answered));
+  EXPECT_TRUE(answered_late(cancelled, answered));
+  EXPECT_FALSE(answered_late(cancelled, upstream_leg(2, {.status = 0, .req_start = 3,
+                                                         .req_end = 4})));
+  // A capture that ended says nothing about who gave up.
+  const Exchange ended = client_leg(1, {.status = 0, .req_start = 0, .req_end = 2,
+                                        .outcome = Outcome::CaptureEnded});
+  EXPECT_FALSE(answered_late(ended, answered));
+}
+
 TEST(PrefixRewrites, GivenSwapFitsOnlyAtABoundary) {
   PrefixRewrites r;
   ASSERT_TRUE(r.add("/api=/v1"));

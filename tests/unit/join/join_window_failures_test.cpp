@@ -106,5 +106,30 @@ TEST(JoinWindowFailures, AClientThatWentAwayKeepsTheAttemptItLeftBehind) {
   EXPECT_EQ(w.counters().unjoined_upstream, 1u);
 }
 
+TEST(JoinWindowFailures, AGrpcCallTheClientCancelledHasAnUnansweredAttempt) {
+  // gateway-grpc: the client's 0.3 s deadline passes, it resets its stream (CANCEL); the
+  // backend's DEADLINE_EXCEEDED comes just after, on the keep-alive upstream connection.
+  // nginx logs 499 and no upstream status.
+  Collector out;
+  JoinWindow w(options(), ClassifyOptions{}, out);
+  Exchange cancelled = client_leg(30001, {.method = "POST", .uri = "/pkg.Svc/Slow", .status = 0,
+                                          .req_start = 0, .req_end = 1,
+                                          .outcome = Outcome::StreamReset});
+  cancelled.error_detail = "RST_STREAM CANCEL from client";
+  w.on_exchange(std::move(cancelled), Leg::Client, ms(0));
+  w.on_exchange(upstream_leg(20001, {.method = "POST", .uri = "/pkg.Svc/Slow", .status = 200,
+                                     .req_start = 2, .req_end = 3, .resp_start = 301,
+                                     .resp_end = 301}),
+                Leg::Upstream, ms(301));
+  w.finish();
+  const Exchange* c = out.client();
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->gateway->tries.size(), 1u);
+  EXPECT_EQ(c->gateway->tries[0].status, 0);
+  EXPECT_EQ(c->gateway->tries[0].outcome, Outcome::Complete);
+  EXPECT_LT(c->gateway->tries[0].latency_ms, 0);
+  EXPECT_EQ(c->gateway->failure_origin, FailureOrigin::Client);
+}
+
 }  // namespace
 }  // namespace offpath

@@ -553,5 +553,63 @@ TEST(JoinWindow, ClientWaitsForTheSettleTime) {
   EXPECT_EQ(out.out[0].gateway->tries.size(), 1u);
 }
 
+// HTTP/2: streams of one client connection, each joined to its own upstream stream.
+TEST(JoinWindow, ConcurrentStreamsJoinByPathAndAreAmbiguousOnOneMethodWithoutIds) {
+  // Six gRPC calls in flight at once on one client connection (gateway-grpc), each to
+  // its own method: each joins its own attempt.
+  {
+    Collector out;
+    JoinWindow w(options(), ClassifyOptions{}, out);
+    for (int i = 0; i < 6; ++i) {
+      const std::string path = "/pkg.Svc/Part" + std::to_string(i);
+      w.on_exchange(client_leg(30001, {.method = "POST", .uri = path, .req_start = i,
+                                       .req_end = i, .resp_start = 200 + i, .resp_end = 201 + i}),
+                    Leg::Client, ms(0));
+      w.on_exchange(upstream_leg(static_cast<std::uint16_t>(20000 + i),
+                                 {.method = "POST", .uri = path, .req_start = 10 + i,
+                                  .req_end = 10 + i, .resp_start = 199 + i, .resp_end = 199 + i}),
+                    Leg::Upstream, ms(0));
+    }
+    w.finish();
+    const auto clients = out.leg(Leg::Client);
+    ASSERT_EQ(clients.size(), 6u);
+    for (const Exchange* c : clients) {
+      ASSERT_EQ(c->gateway->tries.size(), 1u) << c->request->uri;
+      EXPECT_EQ(c->gateway->tries[0].uri, c->request->uri);
+    }
+    EXPECT_EQ(w.counters().ambiguous, 0u);
+  }
+  // Two calls to one method at once: each attempt fits both by timing. Without a request
+  // id nothing is guessed; with one (the gateway sets it on both legs) each joins its own.
+  for (const bool ids : {false, true}) {
+    Collector out;
+    JoinWindow w(options(), ClassifyOptions{}, out);
+    for (int i = 0; i < 2; ++i) {
+      Spec c{.method = "POST", .uri = "/pkg.Svc/Get", .req_start = i, .req_end = i,
+             .resp_start = 100 + i, .resp_end = 101 + i};
+      Spec u{.method = "POST", .uri = "/pkg.Svc/Get", .req_start = 5 + i, .req_end = 5 + i,
+             .resp_start = 99 + i, .resp_end = 99 + i};
+      if (ids) {
+        c.response_headers = {{"x-request-id", "id" + std::to_string(i)}};
+        u.request_headers = {{"x-request-id", "id" + std::to_string(i)}};
+      }
+      w.on_exchange(client_leg(30001, c), Leg::Client, ms(0));
+      w.on_exchange(upstream_leg(static_cast<std::uint16_t>(20000 + i), u), Leg::Upstream,
+                    ms(0));
+    }
+    w.finish();
+    const auto clients = out.leg(Leg::Client);
+    ASSERT_EQ(clients.size(), 2u);
+    for (const Exchange* c : clients) {
+      EXPECT_EQ(c->gateway->tries.size(), ids ? 1u : 0u) << ids;
+      if (ids) {
+        EXPECT_EQ(c->gateway->tries[0].start.micros, c->request->first_byte.micros + 5'000);
+      }
+    }
+    EXPECT_EQ(w.counters().ambiguous > 0, !ids);
+    EXPECT_EQ(w.counters().unjoined_upstream, ids ? 0u : 2u);
+  }
+}
+
 }  // namespace
 }  // namespace offpath

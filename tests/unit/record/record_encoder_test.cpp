@@ -178,5 +178,70 @@ TEST(KongRecord, RequestResponseEntry) {
   EXPECT_TRUE(has(encode(*e, ex), R"("response":null})"));
 }
 
+// A gRPC call over HTTP/2 through a gateway that failed behind an HTTP 200 (NOT_FOUND in
+// the trailers), joined to its one upstream attempt.
+Exchange make_grpc_exchange() {
+  Exchange ex = make_exchange();
+  for (HttpMessage* m : {&*ex.request, &*ex.response}) {
+    m->version_major = 2;
+    m->version_minor = 0;
+  }
+  ex.request->uri = "/shop.Catalog/GetItem";
+  ex.request->headers = {{"host", "gw.example:8080"}, {"content-type", "application/grpc"}};
+  ex.response->status = 200;
+  ex.response->reason.clear();
+  ex.response->headers = {{"content-type", "application/grpc"}, {"grpc-status", "5"}};
+  ex.grpc = GrpcInfo{5, "no such item", "shop.Catalog", "GetItem"};
+  GatewayView view;
+  view.leg = Leg::Client;
+  UpstreamTry t;
+  const std::uint8_t b[4] = {10, 0, 1, 2};
+  t.addr = {IpAddress::v4(b), 50051};
+  t.status = 200;
+  t.uri = "/shop.Catalog/GetItem";
+  view.tries.push_back(t);
+  view.failure_origin = FailureOrigin::Upstream;
+  ex.gateway = view;
+  return ex;
+}
+
+TEST(OpenRestyRecord, Http2GrpcFailureBehind200) {
+  RecordOptions o;
+  o.format = OutputFormat::OpenResty;
+  auto e = make_record_encoder(o);
+  Exchange ex = make_grpc_exchange();
+  const std::string j = encode(*e, ex);
+  // The joined backend, the HTTP status the client saw, and why it failed.
+  EXPECT_TRUE(has(j, R"("upstream_addr":"10.0.1.2:50051")")) << j;
+  EXPECT_TRUE(has(j, R"("log_type":"failed_request")")) << j;
+  EXPECT_TRUE(has(j, R"("status":200,"server_protocol":"HTTP/2.0",)"
+                     R"("grpc_status":5,"grpc_message":"no such item"})")) << j;
+  // Trailers that never came: grpc_status null.
+  ex.grpc->status = -1;
+  ex.grpc->message.clear();
+  EXPECT_TRUE(has(encode(*e, ex), R"("grpc_status":null,"grpc_message":""})"));
+  // HTTP/2 without gRPC: the protocol, no grpc fields; HTTP/1.1 keeps the logger's shape.
+  ex.grpc.reset();
+  EXPECT_TRUE(has(encode(*e, ex), R"("status":200,"server_protocol":"HTTP/2.0"})"));
+  EXPECT_TRUE(has(encode(*e, make_exchange()), R"("status":503})"));
+}
+
+TEST(KongRecord, GrpcServiceProtocol) {
+  RecordOptions o;
+  o.format = OutputFormat::Kong;
+  auto e = make_record_encoder(o);
+  Exchange ex = make_grpc_exchange();
+  std::string j = encode(*e, ex);
+  EXPECT_TRUE(has(j, R"("url":"http://gw.example:8080/shop.Catalog/GetItem")")) << j;
+  EXPECT_TRUE(has(j, R"("upstream_uri":"/shop.Catalog/GetItem",)"
+                     R"("upstream_url":"grpc://10.0.1.2:50051/shop.Catalog/GetItem",)"
+                     R"("service":{"host":"10.0.1.2","port":50051,"protocol":"grpc"}})")) << j;
+  // Plain HTTP/2 through the same gateway: an http service.
+  ex.grpc.reset();
+  j = encode(*e, ex);
+  EXPECT_TRUE(has(j, R"("upstream_url":"http://10.0.1.2:50051/shop.Catalog/GetItem")")) << j;
+  EXPECT_TRUE(has(j, R"("protocol":"http"})")) << j;
+}
+
 }  // namespace
 }  // namespace offpath
