@@ -22,6 +22,8 @@
 # backend answers 404/500/503 and resets in the status line or in the body.
 # Environment: JOIN_RATE, JOIN_SECONDS (defaults 2100 req/s for 10 s) as the arguments do;
 # JOIN_KEEP=DIR keeps the gateway's log, offpath's records and wrk's output there;
+# JOIN_PCAP=FILE also records both legs with tcpdump (in the gateway namespace, bounded by
+# the run) for replaying offpath on the same traffic (offpath -r FILE);
 # JOIN_LEGS_ONLY=1 runs offpath without --gateway and checks the two legs apart (the same
 # load without the join stage, to compare).
 # Exit 0 on success, 1 on failure, 77 when it cannot run here (not root, tool missing).
@@ -153,6 +155,14 @@ ip netns exec "$NS_G" "$BIN" "${OFFPATH_ARGS[@]}" >"$WORK/run.jsonl" 2>"$WORK/of
 OFFPATH_PID=$!
 PIDS+=("$OFFPATH_PID")
 wait_until 10 capturing || fail "offpath did not start capturing: $(cat "$WORK/offpath.err")"
+
+if [[ -n ${JOIN_PCAP:-} ]]; then
+  command -v tcpdump >/dev/null || fail "JOIN_PCAP needs tcpdump"
+  in_g timeout $((SECONDS_LOAD + 30)) tcpdump -i any -s 0 -B 65536 -w "$JOIN_PCAP" tcp \
+    2>"$WORK/tcpdump.err" &
+  PIDS+=("$!")
+  wait_until 10 grep -q listening "$WORK/tcpdump.err" || fail "tcpdump did not start"
+fi
 
 # --- load ------------------------------------------------------------------------------------
 log "$GATEWAY ($IDS) $BACKEND --workers $WORKERS: $RATE req/s for $SECONDS_LOAD s"
