@@ -138,6 +138,15 @@ OFFPATH_ARGS=(-i g0 -i g1 --capture "$BACKEND" --workers "$WORKERS" --publish al
               --headers x-request-id,x-echo-uri,x-backend)
 CHECK_ARGS=()
 [[ $IDS == ids ]] && CHECK_ARGS+=(--ids)
+# HAProxy health-checks its down servers every 300 ms on the port the /retry backend's
+# first server refuses too. The check runs in the same turn of HAProxy's event loop as the
+# requests it has just read, so a check's refused connect often leaves between a request's
+# arrival and HAProxy's first action for it: on the wire the same as a refused first try
+# (nothing in the SYN, RST or timing tells them apart), and the join gives it to that
+# request. Up to one request per check (~67 a run, 0.3%) then counts one attempt too many;
+# the address and status of the last try stay right. The tries figure of HAProxy runs is
+# held to 99.5%: it still fails when the /retry requests' refused tries go astray.
+[[ $GATEWAY == haproxy ]] && CHECK_ARGS+=(--min-tries-agreement 0.995)
 help=$("$BIN" --help 2>&1)  # (grep -q on a pipe would stop --help early: pipefail)
 if [[ -z ${JOIN_LEGS_ONLY:-} ]] && grep -q -- '--gateway' <<<"$help"; then
   OFFPATH_ARGS+=(--gateway 192.0.2.2 --gateway 198.51.100.1)
