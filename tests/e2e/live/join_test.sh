@@ -144,9 +144,12 @@ CHECK_ARGS=()
 # arrival and HAProxy's first action for it: on the wire the same as a refused first try
 # (nothing in the SYN, RST or timing tells them apart), and the join gives it to that
 # request. Up to one request per check (~67 a run, 0.3%) then counts one attempt too many;
-# the address and status of the last try stay right. The tries figure of HAProxy runs is
-# held to 99.5%: it still fails when the /retry requests' refused tries go astray.
-[[ $GATEWAY == haproxy ]] && CHECK_ARGS+=(--min-tries-agreement 0.995)
+# the address and status of the last try stay right. A stall of HAProxy (tens of ms on a
+# busy machine) also puts requests out of the join's 10 ms reach for a moment. The tries
+# figure of HAProxy runs (99.6-99.8% measured) is held to 99%: it still fails when the
+# /retry requests' refused tries go astray (97.5-98% before the join took the gateway's
+# order into account).
+[[ $GATEWAY == haproxy ]] && CHECK_ARGS+=(--min-tries-agreement 0.99)
 help=$("$BIN" --help 2>&1)  # (grep -q on a pipe would stop --help early: pipefail)
 if [[ -z ${JOIN_LEGS_ONLY:-} ]] && grep -q -- '--gateway' <<<"$help"; then
   OFFPATH_ARGS+=(--gateway 192.0.2.2 --gateway 198.51.100.1)
