@@ -75,6 +75,60 @@ TEST(JoinStage, LegsFromDifferentLanesOnDifferentThreadsJoin) {
   EXPECT_EQ(stage.bytes(), 0u);
 }
 
+TEST(JoinStage, RefusedConnectsFromOtherLanesJoinInTheGatewaysOrder) {
+  // Requests 500 us apart; a third refused and answered 502 (/closed), a third refused
+  // then retried on a new connection (/retry), a third straight to a backend (/ok). The
+  // refused connect, the attempt and the client leg of each come from three lanes, each
+  // on its own thread.
+  constexpr unsigned kLanes = 3;
+  constexpr int kRequests = 1500;
+  const Config cfg = config();
+  testing::CapturingSink sink(false);
+  JoinStage stage(cfg, setup(), ClassifyOptions{}, sink, kLanes, true, false);
+  std::vector<std::thread> threads;
+  for (unsigned lane = 0; lane < kLanes; ++lane) {
+    threads.emplace_back([&stage, lane] {
+      for (int i = 0; i < kRequests; ++i) {
+        const std::int64_t t = i * 500;
+        const int kind = i % 3;  // 0 /closed, 1 /retry, 2 /ok
+        const std::string uri = (kind == 0 ? "/closed?n=" : kind == 1 ? "/retry?n=" : "/ok?n=") +
+                                std::to_string(i);
+        const auto port = static_cast<std::uint16_t>(10000 + i);
+        const unsigned first = static_cast<unsigned>(i) % kLanes;
+        if (kind != 2 && first == lane) {
+          stage.on_exchange(lane, refused_at(port, t + 40), Leg::Upstream);
+        }
+        if (kind != 0 && (first + 1) % kLanes == lane) {
+          stage.on_exchange(lane, attempt_at(port, uri, t + (kind == 1 ? 70 : 40), t + 300),
+                            Leg::Upstream);
+        }
+        if ((first + 2) % kLanes == lane) {
+          const int status = kind == 0 ? 502 : 200;
+          const std::int64_t answer = t + (kind == 0 ? 80 : 310);
+          stage.on_exchange(lane, client_at(port, uri, status, t, answer), Leg::Client);
+        }
+        stage.on_time(lane, us(t));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  stage.finish();
+  const JoinStageCounters c = stage.counters();
+  EXPECT_EQ(c.join.joined, static_cast<std::uint64_t>(kRequests));
+  EXPECT_EQ(c.join.retries, static_cast<std::uint64_t>(kRequests / 3));
+  EXPECT_EQ(c.join.ambiguous, 0u);
+  EXPECT_EQ(c.join.unjoined_upstream, 0u);
+  ASSERT_EQ(sink.records.size(), static_cast<std::size_t>(kRequests));
+  for (const auto& r : sink.records) {
+    const bool closed = r.payload.find("/closed?n=") != std::string::npos;
+    const bool retry = r.payload.find("/retry?n=") != std::string::npos;
+    const char* attempts = retry ? "\"attempts\":2" : "\"attempts\":1";
+    EXPECT_NE(r.payload.find(attempts), std::string::npos) << r.payload;
+    EXPECT_EQ(r.payload.find("connection_refused") != std::string::npos, closed || retry)
+        << r.payload;
+  }
+}
+
 TEST(JoinStage, TheSlowestLaneHoldsTheWindow) {
   const Config cfg = config();
   testing::CapturingSink sink(false);
