@@ -16,17 +16,26 @@
 // arrives, and each attempt that fails, makes it act once (open a connection, send on a
 // reused one, or answer the client). So once the watermark passes a connection attempt
 // by the settle time, the attempt goes to the client exchange that was waiting for the
-// gateway to act when its SYN left, and had waited longest: arrived (headers complete)
-// within kImmediateMicros before the SYN, no action of the gateway for it yet (no
-// attempt and no response before the SYN), or its previous attempt failed just before.
-// The attempts of each client exchange are known from the evidence, so a client's "first
-// action" is its first attempt's connection start (or request, on a reused connection).
-// The choice must hold up, else the attempt is ambiguous (counted, left unjoined): the
-// gateway goes on within kImmediateMicros of the SYN (the client's next attempt, or its
-// response), a response with no attempt after the connect is a failure (5xx), and no
-// other client exchange waited as long (equal times). An attempt no client exchange was
-// waiting for (a health check) stays unjoined. Cost: one look at the client exchanges
-// that arrived within kImmediateMicros before the SYN (at most kMaxCandidates).
+// gateway to act when its SYN left, and had waited longest. Waiting: its request arrived
+// (headers complete) within kImmediateMicros before the SYN; the gateway had done nothing
+// for it yet (no attempt, no response before the SYN), or its last action was a refused
+// connect, or an attempt that had failed; and the gateway acts for it again within
+// kImmediateMicros after the SYN (its next attempt, or its response: one it did nothing
+// for that soon was not waiting on this SYN, or its attempts are not all known). The
+// attempts of each client exchange are known from the evidence, so its first action is
+// its first attempt's connection start (or request, on a reused connection). The choice
+// is ambiguous (counted, the attempt left unjoined) when another waited since the same
+// microsecond; when one waiting in the window has attempts that fit another client too;
+// when the response follows with no attempt and is no failure (5xx); and when the chosen
+// one waited on a failed attempt (its reset or close may have come after its last packet,
+// so the time is only a lower bound) and another waited too, or its response follows.
+// An attempt no client exchange was waiting for (a health check) stays unjoined; a health
+// check whose SYN leaves between a request's arrival and the gateway's first action for it
+// looks the same as a refused first try and is joined to it; a request on a connection
+// the gateway has just accepted is read a loop turn later than its arrival says, so in a
+// burst two requests' connects can swap. Cost: one look at the client exchanges that
+// arrived within kImmediateMicros before the SYN (at most kMaxCandidates, else
+// ambiguous), each a lookup of its attempts by id or target.
 // Bounded: at most max_exchanges exchanges and max_bytes (estimated) bytes wait; beyond,
 // the oldest is decided at once (counted as an overflow). Ambiguous evidence (an attempt
 // that fits several client exchanges, attempts that overlap) is counted and left unjoined.

@@ -138,18 +138,26 @@ OFFPATH_ARGS=(-i g0 -i g1 --capture "$BACKEND" --workers "$WORKERS" --publish al
               --headers x-request-id,x-echo-uri,x-backend)
 CHECK_ARGS=()
 [[ $IDS == ids ]] && CHECK_ARGS+=(--ids)
-# HAProxy health-checks its down servers every 300 ms on the port the /retry backend's
-# first server refuses too. The check runs in the same turn of HAProxy's event loop as the
-# requests it has just read, so a check's refused connect often leaves between a request's
-# arrival and HAProxy's first action for it: on the wire the same as a refused first try
-# (nothing in the SYN, RST or timing tells them apart), and the join gives it to that
-# request. Up to one request per check (~67 a run, 0.3%) then counts one attempt too many;
-# the address and status of the last try stay right. A stall of HAProxy (tens of ms on a
-# busy machine) also puts requests out of the join's 10 ms reach for a moment. The tries
-# figure of HAProxy runs (99.6-99.8% measured) is held to 99%: it still fails when the
-# /retry requests' refused tries go astray (97.5-98% before the join took the gateway's
-# order into account).
-[[ $GATEWAY == haproxy ]] && CHECK_ARGS+=(--min-tries-agreement 0.99)
+# The tries figure (every try of each request, in order: which request each refused
+# connect belongs to) is held to less than the 99.9% of the address and status of the last
+# try, for two things the wire does not tell:
+#  - HAProxy health-checks its down servers every 300 ms on the port the /retry backend's
+#    first server refuses too. The check runs in the same turn of HAProxy's event loop as
+#    the requests it has just read, so its refused connect often leaves between a
+#    request's arrival and HAProxy's first action for it: the same on the wire as a
+#    refused first try (nothing in the SYN, RST or timing tells them apart), and the join
+#    gives it to that request (~50 of 67 checks a run, up to 0.3% of the requests).
+#  - A request on a connection the gateway has just accepted is read a turn of its event
+#    loop later than its arrival says, so in a burst of /closed requests (30 back to back,
+#    refused and answered 502 within a millisecond) two requests' refused connects can be
+#    swapped (up to ~0.2% of the requests in a run on a busy machine).
+# Measured: nginx 99.83-100%, HAProxy 99.6-99.8%; before the join followed the gateway's
+# order, 96.8-97.4% and 97.5-98.0%. Held to 99.5% (nginx) and 99% (HAProxy).
+if [[ $GATEWAY == haproxy ]]; then
+  CHECK_ARGS+=(--min-tries-agreement 0.99)
+else
+  CHECK_ARGS+=(--min-tries-agreement 0.995)
+fi
 help=$("$BIN" --help 2>&1)  # (grep -q on a pipe would stop --help early: pipefail)
 if [[ -z ${JOIN_LEGS_ONLY:-} ]] && grep -q -- '--gateway' <<<"$help"; then
   OFFPATH_ARGS+=(--gateway 192.0.2.2 --gateway 198.51.100.1)
