@@ -360,7 +360,16 @@ void Pairer::emit(Pending& p, Outcome outcome) {
   }
   if (p.response) {
     if (!p.response->complete) ex.anomalies |= anomaly::kResponseIncomplete;
-    ex.response = std::move(p.response);
+    // A status line whose header block the stream ended inside (a reset, a close, the
+    // capture's end) is no response, as for Wireshark and for a gateway reading it: the
+    // exchange keeps its outcome and response_incomplete, not the status. A parse error
+    // keeps what was read (error_detail says what broke).
+    if (p.response->complete || p.response->headers_complete || p.forced) {
+      ex.response = std::move(p.response);
+    }
+  }
+  if (p.orphan && !ex.request && !ex.response) {
+    return;  // nothing of it is left to record (a response cut in its status line)
   }
   if (p.orphan) ++orphans_;
   out_.on_exchange(std::move(ex));

@@ -45,6 +45,7 @@ struct HttpMessage {
 
   Timestamp first_byte;             // packet time of the first byte of the message
   Timestamp headers_end;            // packet time when the header block completed
+  bool headers_complete = false;    // the header block was seen to its end
   Timestamp last_byte;              // packet time of the last byte
   std::uint64_t stream_offset = 0;  // offset of the first byte in its TCP stream
   bool complete = false;            // the parser saw the end of the message

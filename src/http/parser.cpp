@@ -806,6 +806,7 @@ int HttpParser::cb_header_value_complete() {
 
 int HttpParser::cb_headers_complete() {
   current_.headers_end = exec_ts_;
+  current_.headers_complete = true;
   current_.version_major = parser_.http_major;
   // HTTP/1.2 and later minors are read as 1.1 (LENIENT_VERSION).
   current_.version_minor = parser_.http_major == 1 ? std::min<int>(parser_.http_minor, 1)

@@ -361,6 +361,7 @@ void Http2Session::on_headers(const Frame& f, bool first_fragment) {
   }
   if (s == nullptr || !last) return;
   msg->headers_end = f.ts;
+  msg->headers_complete = true;
   if (!from_client_ && msg->status >= 100 && msg->status < 200 && !s->response_ended) {
     s->ex.interim_statuses.push_back(msg->status);
     s->ex.response.reset();  // the final response has yet to begin

@@ -1,6 +1,8 @@
 #include "join/join_window.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "join/failure_origin.hpp"
@@ -15,16 +17,22 @@ std::uint64_t message_bytes(const HttpMessage& m) {
   return n;
 }
 
+// The backend answered: its header block completed. A status line cut short by a reset
+// or a close answers nothing: a gateway acts on the whole header block only.
+bool answered(const Exchange& up) {
+  return up.response && up.response->headers_end.micros != 0;
+}
+
 UpstreamTry try_of(const Exchange& client, const Exchange& up) {
   UpstreamTry t;
   t.addr = up.server;
-  // A status line whose header block never completed (the backend reset or closed in the
-  // middle) is no answer for a gateway: nginx logs its own 502 for it.
-  t.status = up.response && up.response->headers_end.micros != 0 ? up.response->status : 0;
+  t.status = answered(up) ? up.response->status : 0;
   t.outcome = up.outcome;
   t.start = up.start();
   t.end = up.end();
-  if (answered_late(client, up)) {
+  if (!answered(up)) {
+    // No answer: no latency either.
+  } else if (answered_late(client, up)) {
     // The gateway had given up: for it the attempt timed out unanswered (or, the client
     // gone without a response, went unanswered: the attempt keeps its own outcome).
     t.status = 0;
@@ -32,7 +40,7 @@ UpstreamTry try_of(const Exchange& client, const Exchange& up) {
       t.outcome = Outcome::Timeout;
       t.end = client.response->first_byte;
     }
-  } else if (up.request && up.response) {
+  } else if (up.request) {
     t.latency_ms = latency_ms(up);
     t.ttfb_ms = millis_between(up.request->first_byte, up.response->first_byte);
   }
@@ -45,7 +53,18 @@ UpstreamTry try_of(const Exchange& client, const Exchange& up) {
 
 // An attempt that did not succeed, so that the gateway may have tried again.
 bool may_retry_after(const Exchange& up) {
-  return !up.response || up.response->status >= 500 || up.outcome != Outcome::Complete;
+  return !answered(up) || up.response->status >= 500 || up.outcome != Outcome::Complete;
+}
+
+// When the gateway acted for an attempt: it opened the connection (after the client's
+// headers), or sent the request on a connection it had.
+Timestamp action_of(const Exchange& up, Timestamp headers_done) {
+  return up.index == 0 && !(up.connection_start < headers_done) ? up.connection_start
+                                                                : up.start();
+}
+
+Timestamp headers_done_of(const HttpMessage& req) {
+  return req.headers_end.micros != 0 ? req.headers_end : req.first_byte;
 }
 
 }  // namespace
@@ -84,6 +103,7 @@ void JoinWindow::shrink_to_limits() {
     ++counters_.overflows;
     if (!clients_.empty() &&
         (upstreams_.empty() || !(upstreams_.front().ex.end() < clients_.front().ex.end()))) {
+      resolve_connects(clients_.front().ex.end().micros);
       decide_client(clients_.front());
       clients_.pop_front();
     } else {
@@ -95,6 +115,8 @@ void JoinWindow::shrink_to_limits() {
 }
 
 void JoinWindow::advance(Timestamp watermark) {
+  // Connection attempts first: a client exchange's end is after its attempts' SYNs.
+  resolve_connects(watermark.micros - options_.settle_micros);
   while (!clients_.empty() &&
          clients_.front().ex.end().micros + options_.settle_micros <= watermark.micros) {
     decide_client(clients_.front());
@@ -109,6 +131,7 @@ void JoinWindow::advance(Timestamp watermark) {
 }
 
 void JoinWindow::finish() {
+  resolve_connects(INT64_MAX);
   while (!clients_.empty()) {
     decide_client(clients_.front());
     clients_.pop_front();
@@ -159,12 +182,22 @@ void JoinWindow::unindex_upstream(It u) {
   if (!u->id.empty()) erase_entry(upstream_by_id_, u->id, u);
 }
 
-void JoinWindow::index_client(const Pending& c) {
-  if (c.ex.request) client_by_target_.emplace(c.ex.request->uri, &c);
+void JoinWindow::index_client(Pending& c) {
+  if (!c.ex.request) return;
+  client_by_target_.emplace(c.ex.request->uri, &c);
+  client_by_arrival_.emplace(headers_done_of(*c.ex.request).micros, &c);
 }
 
-void JoinWindow::unindex_client(const Pending& c) {
-  if (c.ex.request) erase_entry(client_by_target_, c.ex.request->uri, &c);
+void JoinWindow::unindex_client(Pending& c) {
+  if (!c.ex.request) return;
+  erase_entry(client_by_target_, c.ex.request->uri, static_cast<const Pending*>(&c));
+  auto [lo, hi] = client_by_arrival_.equal_range(headers_done_of(*c.ex.request).micros);
+  for (auto i = lo; i != hi; ++i) {
+    if (i->second == &c) {
+      client_by_arrival_.erase(i);
+      break;
+    }
+  }
 }
 
 bool JoinWindow::fits(const Pending& client, const Pending& up, bool any_uri) const {
@@ -177,57 +210,138 @@ bool JoinWindow::fits(const Pending& client, const Pending& up, bool any_uri) co
   return any_uri || options_.rewrites.fits(c.uri, u.uri);
 }
 
-void JoinWindow::attach_connects(const Pending& client, std::vector<It>& chosen) {
-  // A connection attempt (a refused or unanswered connect) carries no target and no id.
-  // A gateway opens it right after the client request arrived, and goes on from it at
-  // once, in the same turn of its event loop: its next attempt's connection (or, without
-  // one, its response to the client) starts within kImmediateMicros of the attempt. So an
-  // attempt joins when the chain from the client request's end through the connection
-  // attempts to the next attempt (or the response) has no gap wider than that, and each
-  // link is clearly the closest (its gap under half the next candidate's; else the
-  // attempts are ambiguous and left alone). Others (a health check) stay unjoined.
+void JoinWindow::real_attempts(const Pending& client, std::vector<It>& out,
+                               bool& unsure) const {
+  out.clear();
+  unsure = false;
+  if (!client.id.empty()) {
+    auto [lo, hi] = upstream_by_id_.equal_range(client.id);
+    for (auto i = lo; i != hi; ++i) out.push_back(i->second);
+    if (!out.empty()) return;
+  }
   if (!client.ex.request) return;
-  const HttpMessage& req = *client.ex.request;
-  const Timestamp request_end = req.last_byte.micros != 0 ? req.last_byte : req.headers_end;
-  const Timestamp headers_done = req.headers_end.micros != 0 ? req.headers_end : req.first_byte;
-  Timestamp next;
-  if (!chosen.empty()) {
-    // The first real attempt: from its connection's start when it opened one for it, else
-    // (a reused keep-alive connection) from its request.
-    const Exchange& first = chosen.front()->ex;
-    next = first.index == 0 && !(first.connection_start < headers_done) ? first.connection_start
-                                                                        : first.start();
-  } else if (client.ex.response) {
-    next = client.ex.response->first_byte;
+  auto consider = [&](std::string_view target) {
+    auto [lo, hi] = upstream_by_target_.equal_range(target);
+    for (auto i = lo; i != hi; ++i) {
+      const It u = i->second;
+      if (!fits(client, *u, false)) continue;
+      if (fits_other_client(client, *u)) {
+        unsure = true;
+      } else {
+        out.push_back(u);
+      }
+    }
+  };
+  consider(client.ex.request->uri);
+  std::vector<std::string> swapped;
+  options_.rewrites.swapped(client.ex.request->uri, true, swapped);
+  for (const auto& t : swapped) consider(t);
+}
+
+JoinWindow::Waiting JoinWindow::waiting_at(const Pending& client, std::int64_t syn) const {
+  Waiting w;
+  const Exchange& c = client.ex;
+  const std::int64_t answer = c.response ? c.response->first_byte.micros : INT64_MAX;
+  if (answer <= syn) return w;  // answered before: the gateway had done with it
+  const Timestamp headers_done = headers_done_of(*c.request);
+  std::vector<It> attempts;
+  real_attempts(client, attempts, w.unsure);
+  // The last thing the gateway did for it before the SYN, and the next after.
+  w.next = answer;
+  w.next_is_response = true;
+  std::int64_t last = INT64_MIN;
+  std::optional<It> last_attempt;  // the last action was this attempt (else a connect)
+  for (const It u : attempts) {
+    const std::int64_t at = action_of(u->ex, headers_done).micros;
+    if (at > syn) {
+      if (at < w.next) {
+        w.next = at;
+        w.next_is_response = false;
+      }
+    } else if (at > last) {
+      last = at;
+      last_attempt = u;
+    }
+  }
+  for (const It k : client.connects) {
+    const std::int64_t at = k->ex.connection_start.micros;
+    if (at <= syn && at > last) {
+      last = at;
+      last_attempt.reset();
+    }
+  }
+  if (last == INT64_MIN) {
+    w.since = headers_done.micros;  // it arrived, nothing done for it yet
+  } else if (!last_attempt) {
+    w.since = last;  // its connect was refused: the gateway goes on from it
   } else {
+    const Exchange& up = (*last_attempt)->ex;
+    if (up.end().micros > syn || !may_retry_after(up)) return w;  // under way, or done
+    w.since = up.end().micros;  // at least: the reset or close may have come later
+    w.since_exact = false;
+  }
+  w.waiting = true;
+  return w;
+}
+
+void JoinWindow::resolve_connects(std::int64_t until) {
+  while (!connect_by_end_.empty() && connect_by_end_.begin()->first <= until) {
+    const It u = connect_by_end_.begin()->second;
+    connect_by_end_.erase(connect_by_end_.begin());
+    give_connect(u);
+  }
+}
+
+void JoinWindow::give_connect(It connect) {
+  const std::int64_t syn = connect->ex.connection_start.micros;
+  Pending* pick = nullptr;
+  Waiting best;
+  std::int64_t runner_up = INT64_MAX;  // when the next one waited since
+  std::size_t n = 0;
+  for (auto i = client_by_arrival_.lower_bound(syn - kImmediateMicros);
+       i != client_by_arrival_.end() && i->first <= syn; ++i) {
+    Pending& c = *i->second;
+    const Waiting w = waiting_at(c, syn);
+    if (++n > kMaxCandidates || w.unsure) {
+      ++counters_.ambiguous;  // the order of the gateway's work is not known here
+      return;
+    }
+    // One the gateway did nothing for within kImmediateMicros after the SYN was not
+    // waiting on it (or its next attempt is not known: a target rewritten in a way not
+    // learned yet, a leg not captured).
+    if (!w.waiting || w.next - syn > kImmediateMicros) continue;
+    if (pick == nullptr || w.since < best.since) {
+      if (pick != nullptr) runner_up = best.since;
+      pick = &c;
+      best = w;
+    } else {
+      runner_up = std::min(runner_up, w.since);
+    }
+  }
+  if (pick == nullptr) return;  // nobody waited for the gateway (a health check)
+  const Exchange& c = pick->ex;
+  const bool failed = !c.response || c.response->status >= 500;
+  // Which came first is not known when two waited since (about) the same time, or when
+  // the first one's time is only a lower bound.
+  const bool others = runner_up != INT64_MAX;
+  const bool tie = others && (runner_up - best.since < kSameTimeMicros || !best.since_exact);
+  // After a failed attempt the gateway's reaction cannot be timed (the reset or close may
+  // have come after its last packet): a connect then is its try only between two attempts.
+  const bool untimed = !best.since_exact && best.next_is_response;
+  if (tie || untimed || (best.next_is_response && !failed) ||
+      pick->connects.size() >= kMaxConnectsPerExchange) {
+    ++counters_.ambiguous;
     return;
   }
-  std::vector<It> before;
-  for (std::size_t n = 0; n < kMaxConnectsPerExchange; ++n) {
-    // Attempts that ended at most kImmediateMicros before `next`, after the headers,
-    // the closest first.
-    std::vector<It> fit;
-    auto i = connect_by_end_.upper_bound(next.micros);
-    while (i != connect_by_end_.begin() && fit.size() < 2) {
-      --i;
-      if (next.micros - i->first > kImmediateMicros) break;
-      const It u = i->second;
-      if (u->ex.start() < headers_done) continue;
-      if (std::find(before.begin(), before.end(), u) != before.end()) continue;
-      fit.push_back(u);
-    }
-    if (fit.empty()) break;
-    if (fit.size() > 1 &&
-        2 * (next.micros - fit[0]->ex.end().micros) >= next.micros - fit[1]->ex.end().micros) {
-      counters_.ambiguous += fit.size();
-      return;  // none of them, nor what came before
-    }
-    before.push_back(fit.front());
-    next = fit.front()->ex.start();
-  }
-  // The chain must reach back to the client request.
-  if (before.empty() || next.micros - request_end.micros > kImmediateMicros) return;
-  chosen.insert(chosen.begin(), before.rbegin(), before.rend());
+  pick->connects.push_back(connect);
+  pick->attempt_after = !best.next_is_response;
+  connect->owner = pick;
+}
+
+void JoinWindow::release_connects(Pending& client) {
+  counters_.ambiguous += client.connects.size();
+  for (const It k : client.connects) k->owner = nullptr;
+  client.connects.clear();
 }
 
 bool JoinWindow::swap_fits(const Pending& client, const Pending& up) const {
@@ -323,7 +437,14 @@ void JoinWindow::decide_client(Pending& client) {
     std::sort(chosen.begin(), chosen.end(),
               [](It a, It b) { return a->ex.start() < b->ex.start(); });
   }
-  attach_connects(client, chosen);
+  // The connection attempts given to it; if the gateway went on to an attempt that the
+  // evidence does not give this exchange, they are left unjoined too.
+  if (chosen.empty() && client.attempt_after) release_connects(client);
+  if (!client.connects.empty()) {
+    chosen.insert(chosen.end(), client.connects.begin(), client.connects.end());
+    std::sort(chosen.begin(), chosen.end(),
+              [](It a, It b) { return a->ex.start() < b->ex.start(); });
+  }
 
   GatewayView view;
   view.leg = Leg::Client;
@@ -362,6 +483,11 @@ void JoinWindow::decide_client(Pending& client) {
 
 void JoinWindow::expire_front_upstream() {
   Pending& up = upstreams_.front();
+  if (up.owner != nullptr) {
+    // Given to a client exchange that still waits (the window is over its limits).
+    auto& given = up.owner->connects;
+    given.erase(std::find(given.begin(), given.end(), upstreams_.begin()));
+  }
   bytes_ -= up.bytes;
   unindex_upstream(upstreams_.begin());
   ++counters_.unjoined_upstream;

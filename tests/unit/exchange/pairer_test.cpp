@@ -365,6 +365,20 @@ TEST(Pairer, CloseEmitsOpenRequestsWithTheReason) {
   EXPECT_FALSE(c.pairer_.has_open());
 }
 
+// A backend that resets in the middle of its header block (a gateway's /reset-head): the
+// status line alone is no response, for Wireshark and for the gateway that answers 502.
+TEST(Pairer, AStatusLineCutInsideItsHeaderBlockIsNoResponse) {
+  Conn c;
+  c.client("GET /reset-head HTTP/1.1\r\n\r\n");
+  c.server("HTTP/1.1 200 OK\r\nContent-");
+  c.end(Outcome::ConnectionReset);
+  ASSERT_EQ(c.out.size(), 1u);
+  EXPECT_EQ(c.out[0].outcome, Outcome::ConnectionReset);
+  EXPECT_EQ(c.out[0].request->uri, "/reset-head");
+  EXPECT_FALSE(c.out[0].response);
+  EXPECT_NE(c.out[0].anomalies & anomaly::kResponseIncomplete, 0u);
+}
+
 TEST(Pairer, ExpireEmitsTimeoutAndConsumesTheLateResponse) {
   Conn c;
   c.client("GET /slow HTTP/1.1\r\n\r\n", 1000);

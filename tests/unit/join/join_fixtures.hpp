@@ -2,6 +2,8 @@
 // attempts (gateway -> backend) with chosen times, method, target, status and headers.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -79,6 +81,66 @@ inline Exchange refused(std::uint16_t port, std::int64_t at, const char* backend
   e.server = {ip(backend), backend_port};
   e.connection_start = ms(at);
   e.outcome = Outcome::ConnectionRefused;
+  return e;
+}
+
+// Keeps what the join window hands on.
+struct Collector final : ExchangeHandler {
+  std::vector<Exchange> out;
+  void on_exchange(Exchange&& ex) override { out.push_back(std::move(ex)); }
+  std::vector<const Exchange*> leg(Leg l) const {
+    std::vector<const Exchange*> v;
+    for (const auto& e : out) {
+      if (e.gateway && e.gateway->leg == l) v.push_back(&e);
+    }
+    return v;
+  }
+  // The client leg with this target.
+  const Exchange& client(const std::string& uri) const {
+    for (const auto& e : out) {
+      if (e.gateway && e.gateway->leg == Leg::Client && e.request->uri == uri) return e;
+    }
+    ADD_FAILURE() << "no client leg " << uri;
+    return out.front();
+  }
+  const std::vector<UpstreamTry>& tries(const std::string& uri) const {
+    return client(uri).gateway->tries;
+  }
+};
+
+// Microseconds after ms(0): the scale of a gateway's event loop.
+constexpr Timestamp us(std::int64_t v) { return Timestamp{ms(0).micros + v}; }
+
+// A client leg that arrived (whole request) at `arrive` us and was answered at `answer`.
+inline Exchange client_at(std::uint16_t port, const std::string& uri, int status,
+                          std::int64_t arrive, std::int64_t answer) {
+  Exchange e = client_leg(port, {.uri = uri, .status = status});
+  e.request->first_byte = e.request->headers_end = e.request->last_byte = us(arrive);
+  e.response->first_byte = e.response->headers_end = us(answer);
+  e.response->last_byte = us(answer + 5);
+  return e;
+}
+
+// An attempt on a new connection: SYN at `syn` us, request at `syn` + 10, answered at
+// `answer` (0: reset before any answer, at `syn` + 20).
+inline Exchange attempt_at(std::uint16_t port, const std::string& uri, std::int64_t syn,
+                           std::int64_t answer, const char* backend = kBackendB) {
+  Exchange e = upstream_leg(port, {.uri = uri, .status = answer > 0 ? 200 : 0}, backend);
+  e.connection_start = us(syn);
+  e.request->first_byte = e.request->headers_end = e.request->last_byte = us(syn + 10);
+  if (answer > 0) {
+    e.response->first_byte = e.response->headers_end = us(answer);
+    e.response->last_byte = us(answer + 5);
+  } else {
+    e.outcome = Outcome::ConnectionReset;
+  }
+  return e;
+}
+
+// A refused connect whose SYN left at `syn` us.
+inline Exchange refused_at(std::uint16_t port, std::int64_t syn) {
+  Exchange e = refused(port, 0);
+  e.connection_start = us(syn);
   return e;
 }
 

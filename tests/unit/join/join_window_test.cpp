@@ -19,18 +19,6 @@ namespace {
 
 using namespace join_test;
 
-struct Collector final : ExchangeHandler {
-  std::vector<Exchange> out;
-  void on_exchange(Exchange&& ex) override { out.push_back(std::move(ex)); }
-  std::vector<const Exchange*> leg(Leg l) const {
-    std::vector<const Exchange*> v;
-    for (const auto& e : out) {
-      if (e.gateway && e.gateway->leg == l) v.push_back(&e);
-    }
-    return v;
-  }
-};
-
 JoinOptions options(LegsMode legs = LegsMode::Joined) {
   JoinOptions o;
   o.legs = legs;
