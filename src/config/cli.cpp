@@ -101,8 +101,9 @@ void add_service_options(CLI::App& app, Config& c) {
 Result<CommandLine> parse_command_line(int argc, char** argv) {
   CommandLine cl;
   Config& c = cl.config;
-  CLI::App app{"offpath: passive HTTP/1.x sniffer. Reassembles TCP off the wire, pairs every "
-               "request with its response and publishes failed exchanges (or all) as JSON.",
+  CLI::App app{"offpath: passive HTTP/1.x and h2c sniffer. Reassembles TCP off the wire, "
+               "pairs every request with its response and publishes failed exchanges (or "
+               "all) as JSON.",
                "offpath"};
   app.set_version_flag("--version", std::string("offpath ") + OFFPATH_VERSION);
   app.get_formatter()->column_width(34);
