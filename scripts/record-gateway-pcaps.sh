@@ -139,6 +139,17 @@ for port in 8081 8082; do
   pids+=($!)
 done
 
+# Stops the capture and the gateway (pid $3), then keeps the capture as pcaps/$1.pcap
+# and the gateway's log $2/$4 as pcaps/$1.$5.
+finish_capture() {
+  local name=$1 dir=$2 gw=$3 log=$4 kept=$5
+  kill "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
+  kill "$gw"; wait "$gw" 2>/dev/null || true
+  cp "$dir/cap.pcap" "$out/$name.pcap"
+  cp "$dir/$log" "$out/$name.$kept"
+  echo "record-gateway-pcaps: $name: $(wc -l <"$dir/$log") requests" >&2
+}
+
 # Once the gateway listens, tcpdump -i any in its namespace into $1/cap.pcap (dump_pid).
 start_dump() {
   for _ in $(seq 50); do
@@ -215,11 +226,7 @@ EOF
       "$u/ok" "$u/missing" "$u/down/x" "$u/retry/x" "$u/api/items" "$u/slow" || true
     sleep 3  # the backend's late answer to /slow, then quiet
   fi
-  kill "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
-  kill "$nginx"; wait "$nginx" 2>/dev/null || true
-  cp "$dir/cap.pcap" "$out/$name.pcap"
-  cp "$dir/access.log" "$out/$name.nginx.log"
-  echo "record-gateway-pcaps: $name: $(wc -l <"$dir/access.log") requests" >&2
+  finish_capture "$name" "$dir" "$nginx" access.log nginx.log
 }
 
 # HAProxy as the gateway; its log goes to stdout (one thread, so that no line is dropped).
@@ -269,11 +276,7 @@ CFG
     "$u/ok" "$u/missing" "$u/error" "$u/retry/x?n=1" "$u/retry/x?n=2" "$u/closed/x" \
     "$u/reset-head" "$u/slow" || true
   sleep 3  # the backend's late answer to /slow, then quiet
-  kill "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
-  kill "$gw"; wait "$gw" 2>/dev/null || true
-  cp "$dir/cap.pcap" "$out/$name.pcap"
-  cp "$dir/haproxy.log" "$out/$name.haproxy.log"
-  echo "record-gateway-pcaps: $name: $(wc -l <"$dir/haproxy.log") requests" >&2
+  finish_capture "$name" "$dir" "$gw" haproxy.log haproxy.log
 }
 
 # gRPC through nginx: grpcpeer.py's server behind `grpc_pass`, its client in front.
@@ -318,11 +321,7 @@ EOF
   cat "$dir/client.log" >&2
   ((rc == 0)) || { echo "record-gateway-pcaps: $name: a call did not end as expected" >&2; exit 1; }
   sleep 1
-  kill "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
-  kill "$nginx"; wait "$nginx" 2>/dev/null || true
-  cp "$dir/cap.pcap" "$out/$name.pcap"
-  cp "$dir/access.log" "$out/$name.nginx.log"
-  echo "record-gateway-pcaps: $name: $(wc -l <"$dir/access.log") requests" >&2
+  finish_capture "$name" "$dir" "$nginx" access.log nginx.log
 }
 
 ((${#names[@]})) || names=(gateway-joined-ids gateway-joined-timing gateway-joined-load

@@ -27,7 +27,9 @@ and for both:
     (the attempt joined is the one the gateway made for this very request), and the
     service's protocol and upstream_url's scheme are grpc for a gRPC call, else http;
   - no upstream-leg record is published for an attempt that was joined, and the summary
-    counts the joined attempts.
+    counts the joined attempts;
+  - --gateway none turns the view off (no detection); with gateways that are in none of the
+    connections, refused connects are published only with --connect-failures.
 Usage: gateway_join.py --bin offpath --dir pcaps [--workers N]
 """
 import argparse
@@ -176,6 +178,35 @@ def check(binary, capture, log, check_one, workers):
     return problems, len(clients)
 
 
+def check_view_switches(binary, capture):
+    """--gateway none: no gateway view at all, not even the replay's own detection. A
+    gateway address that is in none of the connections: no legs, and the refused connects
+    the join follows for itself are published only with --connect-failures."""
+    problems = []
+    def records(*extra):
+        out = subprocess.run([binary, "-r", capture, "--publish", "all", "-q", *extra],
+                             capture_output=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr.decode()[-400:])
+        recs = [json.loads(line) for line in out.stdout.decode().splitlines()]
+        return [r for r in recs if r["schema"] == "offpath/1"]
+    none = records("--gateway", "none")
+    if any("leg" in r or "upstream" in r for r in none):
+        problems.append("--gateway none: records with gateway fields")
+    if any(r["outcome"] == "connection_refused" for r in none):
+        problems.append("--gateway none: refused connects published without --connect-failures")
+    elsewhere = records("--gateway", "192.0.2.99")
+    if any(r.get("leg") is not None for r in elsewhere):
+        problems.append("--gateway 192.0.2.99: a record on a leg")
+    refused = [r for r in elsewhere if r["outcome"] == "connection_refused"]
+    if refused:
+        problems.append(f"--gateway 192.0.2.99: {len(refused)} refused connects published unasked")
+    asked = records("--gateway", "192.0.2.99", "--connect-failures")
+    if not any(r["outcome"] == "connection_refused" for r in asked):
+        problems.append("--gateway 192.0.2.99 --connect-failures: no refused connect published")
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -201,6 +232,12 @@ def main():
             for p in problems[:20]:
                 print("   ", p)
             failed += bool(problems)
+    # The refused connects of this capture (its /down/ and /retry/ requests).
+    problems = check_view_switches(args.bin, os.path.join(args.dir, "gateway-joined-timing.pcap"))
+    print(f"{'FAIL' if problems else 'ok  '} --gateway none, and refused connects off the legs")
+    for p in problems:
+        print("   ", p)
+    failed += bool(problems)
     return 1 if failed else 0
 
 
